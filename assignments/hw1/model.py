@@ -1,0 +1,115 @@
+"""Step 2 (Model): the network, softmax and cross-entropy by hand, loss and optimizer.
+
+Slides: Step 2-1 Construct the model, Step 2-2 Define the loss function,
+Step 2-3 Define the optimizer.
+
+Replace every ``raise NotImplementedError`` below.
+"""
+
+import torch
+from torch import nn
+
+
+class MyModel(nn.Module):
+    """A two-layer perceptron: Linear -> ReLU -> Linear (Slide: Step 2-1)."""
+
+    def __init__(self, in_features: int, hidden_size: int, num_classes: int) -> None:
+        """Build the layers: Linear -> ReLU -> Linear.
+
+        The first Linear maps ``in_features`` to ``hidden_size``, the second maps
+        ``hidden_size`` to ``num_classes``.
+
+        Call ``super().__init__()`` first: without it ``nn.Module`` has nowhere
+        to register your layers, so ``model.parameters()`` would be empty and
+        the optimizer would train nothing. Keep the layers as attributes
+        (``self.fc1 = nn.Linear(...)``); layers hidden in a plain Python list
+        are not registered either.
+
+        Slide: Step 2-1 Construct the model ("Why do we need super().__init__()?").
+        """
+        raise NotImplementedError(
+            "Step 2-1: call super().__init__(), then define the layers"
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Map ``x`` of shape (N, in_features) to logits of shape (N, num_classes).
+
+        Must work for every batch size N >= 1, including N = 1. Return the raw
+        scores (logits): do not apply softmax here, because
+        ``nn.CrossEntropyLoss`` applies it itself.
+
+        Slide: Step 2-1 Construct the model (``forward``).
+        """
+        raise NotImplementedError("Step 2-1: return unnormalised logits")
+
+
+def softmax(logits: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Return ``exp(logits) / sum(exp(logits))`` along ``dim``, same shape as logits.
+
+    - Write it by hand with elementary operations (``torch.exp``, ``sum``,
+      division). PyTorch's ready-made softmax and log-softmax are off limits,
+      whatever their spelling; README.md, section "Rules", lists them.
+    - It must stay finite for logits up to +-1e4: ``exp(1e4)`` overflows to
+      inf. Subtract the maximum along ``dim`` first (``keepdim=True``); that
+      does not change the result.
+    - The slide's numbers: softmax([0.5, 0.7, 1.3]) = [0.225, 0.275, 0.500]
+      and softmax([2, 1, 0]) = [0.665, 0.244, 0.090].
+
+    Slide: Step 2-2 Define the loss function (the Softmax slides).
+    """
+    raise NotImplementedError(
+        "Step 2-2: write softmax by hand, subtracting the max first"
+    )
+
+
+def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Return the mean over the batch of ``-log softmax(logits)[target]``.
+
+    - ``logits``: float tensor of shape (N, C); ``targets``: int64 tensor of
+      shape (N,) with class indices in [0, C).
+    - The result is a 0-dim tensor (like ``torch.tensor(0.105)``).
+    - Write it by hand; PyTorch's ready-made cross-entropy, NLL and
+      log-softmax functions and modules are off limits (README.md, "Rules").
+    - It must stay finite for logits up to +-1e4, so do not take the log of a
+      probability that may have rounded to 0. Use the log-sum-exp trick:
+      ``shifted = logits - max``, then
+      ``log_probs = shifted - log(sum(exp(shifted)))``, and pick each row's
+      target entry (``gather`` or indexing).
+    - The slide's numbers: a target probability of 0.9 gives 0.105 and 0.1
+      gives 2.302.
+
+    Slide: Step 2-2 Define the loss function (the Cross-entropy slides).
+    """
+    raise NotImplementedError(
+        "Step 2-2: write cross-entropy by hand with the log-sum-exp trick"
+    )
+
+
+def build_loss(task: str) -> nn.Module:
+    """Return a new loss module for ``task``, following the slide's table.
+
+    - "classification" -> ``nn.CrossEntropyLoss()``
+    - "regression" -> ``nn.MSELoss()``
+    - "binary" -> ``nn.BCELoss()``
+    - any other task raises ValueError.
+
+    Slide: Step 2-2 Define the loss function (the table).
+    """
+    raise NotImplementedError(
+        "Step 2-2: pick the loss for classification, regression or binary"
+    )
+
+
+def build_optimizer(
+    model: nn.Module, name: str, lr: float = 1e-3
+) -> torch.optim.Optimizer:
+    """Return a ``torch.optim`` optimizer over ``model.parameters()`` with ``lr``.
+
+    - "sgd" -> ``torch.optim.SGD``, "rmsprop" -> ``torch.optim.RMSprop``,
+      "adam" -> ``torch.optim.Adam``, "adamw" -> ``torch.optim.AdamW``.
+    - Pass only ``lr``; every other setting keeps PyTorch's default.
+    - any other name raises ValueError.
+
+    Slide: Step 2-3 Define the optimizer.
+    """
+    raise NotImplementedError("Step 2-3: build sgd, rmsprop, adam or adamw with lr")

@@ -1,0 +1,129 @@
+"""What check authors use: the ``@check`` marker and student-facing expectations.
+
+A check is an ordinary pytest test (hypothesis welcome) in ``grader/checks/<hw>/``
+that receives the ``student`` fixture (a :class:`grader.sandbox.Session`) and
+declares its points, step and slide as data::
+
+    @check(points=2, step=Step.MODEL, slide=SLIDES.softmax)
+    def test_softmax_slide_numbers(student):
+        '''softmax reproduces the slide's numbers'''
+        softmax = student.module("model").softmax
+        expect_close(softmax(torch.tensor([0.5, 0.7, 1.3])), ..., what="softmax([0.5, 0.7, 1.3])")
+
+Failures are raised as :class:`CheckFailure` with a message a student can act
+on: what was expected, what was observed, for which input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, NoReturn
+
+import pytest
+import torch
+
+
+class Step(str, Enum):
+    """The lecture's four steps, plus the end-to-end run through all of them."""
+
+    DATA = "data"
+    MODEL = "model"
+    TRAIN = "train"
+    EVALUATE = "evaluate"
+    END_TO_END = "end-to-end"
+
+    @property
+    def title(self) -> str:
+        """Heading as the slides name it."""
+        return _STEP_TITLES[self]
+
+
+_STEP_TITLES = {
+    Step.DATA: "Step 1 (Data)",
+    Step.MODEL: "Step 2 (Model)",
+    Step.TRAIN: "Step 3 (Training)",
+    Step.EVALUATE: "Step 4 (Evaluation)",
+    Step.END_TO_END: "End to end",
+}
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """The data declared next to a check."""
+
+    points: float
+    step: Step
+    slide: str
+    hidden: bool = False
+
+
+def check(points: float, step: Step, slide: str, hidden: bool = False) -> pytest.MarkDecorator:
+    """Mark a test as a graded check worth ``points`` in ``step``; ``slide`` is what to reread."""
+    return pytest.mark.grader_check(CheckInfo(points, step, slide, hidden))
+
+
+class CheckFailure(AssertionError):
+    """A contract clause does not hold; the message is written for the student."""
+
+
+def fail(message: str) -> NoReturn:
+    """Fail the current check with a student-facing message."""
+    raise CheckFailure(message)
+
+
+def expect(condition: bool, message: str) -> None:
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        fail(message)
+
+
+def show(value: Any, limit: int = 300) -> str:
+    """A short, readable rendering of a value for messages."""
+    if isinstance(value, torch.Tensor):
+        body = torch.round(value, decimals=4).tolist() if value.is_floating_point() else value.tolist()
+        text = f"tensor({body}, dtype={str(value.dtype).removeprefix('torch.')}, shape={tuple(value.shape)})"
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,
+                  dtype: torch.dtype | None = None) -> torch.Tensor:
+    """Check that ``value`` is a tensor of the given shape and dtype; return it."""
+    if not isinstance(value, torch.Tensor):
+        fail(f"{what}: expected a torch.Tensor, got {show(value)} ({type(value).__name__})")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        fail(f"{what}: expected shape {tuple(shape)}, got shape {tuple(value.shape)}")
+    if dtype is not None and value.dtype != dtype:
+        fail(f"{what}: expected dtype {dtype}, got {value.dtype}")
+    return value
+
+
+def expect_close(observed: Any, expected: torch.Tensor | float, what: str, atol: float = 1e-4,
+                 rtol: float = 1e-4) -> None:
+    """Check numerical closeness, with expected vs observed in the message."""
+    expected_t = torch.as_tensor(expected, dtype=torch.float64)
+    if isinstance(observed, int | float) and not isinstance(observed, bool):
+        observed_t = torch.tensor(float(observed), dtype=torch.float64)
+    else:
+        observed_t = expect_tensor(observed, what).to(torch.float64)
+    if observed_t.shape != expected_t.shape:
+        fail(f"{what}: expected shape {tuple(expected_t.shape)}, got shape {tuple(observed_t.shape)}")
+    if not torch.isfinite(observed_t).all():
+        fail(f"{what}: expected finite values {show(expected_t)}, got {show(observed_t)}")
+    if not torch.allclose(observed_t, expected_t, atol=atol, rtol=rtol):
+        fail(f"{what}: expected {show(expected_t)}, got {show(observed_t)}")
+
+
+def expect_raises(error_name: str, call: Any, what: str) -> None:
+    """Check that calling ``call()`` makes student code raise ``error_name`` (or a subclass)."""
+    from grader.errors import StudentError
+
+    try:
+        value = call()
+    except StudentError as exc:
+        if exc.is_a(error_name):
+            return
+        fail(f"{what}: expected {error_name}, but your code raised {exc.type_names[0]}: {exc.message}")
+    fail(f"{what}: expected {error_name}, but it returned {show(value)}")

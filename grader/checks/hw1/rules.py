@@ -1,0 +1,411 @@
+"""The by-hand rule of hw1, read from the submission's source with :mod:`ast`.
+
+``softmax`` and ``cross_entropy`` in ``model.py``, and every helper of the
+student's own files they reach by name (transitively, across the student's
+modules), must not use PyTorch's ready-made softmax, log-softmax,
+cross-entropy or NLL, however spelled: an attribute (``torch.softmax``,
+``F.cross_entropy``, ``x.log_softmax``, ``nn.CrossEntropyLoss``), a name
+imported under any alias, at module level or inside the function
+(``from torch.nn.functional import softmax as sm``, a star import), a
+module-level alias (``sm = F.softmax``), ``getattr`` or a subscript with the
+name as a string, or ``eval``/``exec`` of code that names one. Calling the
+student's own ``softmax`` (or any helper of theirs) is fine, and so is
+everything outside those two functions (``build_loss`` returns
+``nn.CrossEntropyLoss()``). The source is only parsed, never run.
+
+Names are resolved the way Python would after the module ran (the last
+module-level binding wins). Known blind spots, accepted: names assembled at run
+time (``getattr(F, "soft" + "max")``), and a student's own method that happens
+to be called ``softmax`` on an object (reported as if it were torch's).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Attribute and imported names that are PyTorch's ready-made versions (torch.*, torch.special.*,
+#: torch.nn.functional.*, torch._C._nn.*, torch.ops.aten.*, tensor methods and nn modules).
+FORBIDDEN = frozenset(
+    {
+        "softmax",
+        "log_softmax",
+        "_softmax",
+        "_log_softmax",
+        "cross_entropy",
+        "cross_entropy_loss",
+        "nll_loss",
+        "nll_loss_nd",
+        "nll_loss2d",
+        "Softmax",
+        "Softmax2d",
+        "LogSoftmax",
+        "CrossEntropyLoss",
+        "NLLLoss",
+        "NLLLoss2d",
+    }
+)
+#: The functions the rule is about, in ``model.py``.
+ROOTS = ("softmax", "cross_entropy")
+_GETATTR_LIKE = frozenset({"getattr", "attrgetter", "methodcaller", "__getattribute__", "__getattr__", "get"})
+_DYNAMIC_CODE = frozenset({"eval", "exec", "compile"})
+_FORBIDDEN_WORD = re.compile(r"\b(" + "|".join(sorted(FORBIDDEN)) + r")\b")
+
+
+class SourceError(Exception):
+    """A student file the rule needs cannot be read or parsed; the message names file and line."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One forbidden use, found while checking ``function``."""
+
+    function: str
+    path: str
+    line: int
+    code: str
+    what: str
+    via: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One sentence for the student."""
+        where = f"{self.path} line {self.line}"
+        if self.via:
+            where += f", in {self.via[-1]}, which {self.function} uses" + (
+                f" through {' -> '.join(self.via[:-1])}" if len(self.via) > 1 else ""
+            )
+        return f"{self.function} uses {self.what} ({where}: `{self.code}`)"
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """What a name is bound to: a definition or value, a student import, a forbidden import, a star import."""
+
+    line: int
+    kind: str  # "node" (def, class or assigned value), "student", "forbidden" or "star"
+    node: ast.AST | None = None
+    module: str = ""
+    attr: str | None = None
+    what: str = ""
+
+
+class _Module:
+    """One parsed student file and its module-level name bindings."""
+
+    def __init__(
+        self, name: str, rel: str, tree: ast.Module, lines: list[str], is_student: Callable[[str], bool]
+    ) -> None:
+        self.name = name
+        self.rel = rel
+        self.lines = lines
+        self.bindings: dict[str, list[_Binding]] = {}
+        self.stars: list[str] = []
+        self._is_student = is_student
+        self._collect(tree.body)
+
+    def last(self, name: str) -> _Binding | None:
+        """The binding in force after the module ran (the last one in source order)."""
+        found = self.bindings.get(name)
+        return max(found, key=lambda b: b.line) if found else None
+
+    def _bind(self, name: str, binding: _Binding) -> None:
+        self.bindings.setdefault(name, []).append(binding)
+
+    def _collect(self, body: list[ast.stmt]) -> None:
+        for stmt in body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                self._bind(stmt.name, _Binding(stmt.lineno, "node", stmt))
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign) and stmt.value is not None:
+                targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+                for node in (sub for target in targets for sub in ast.walk(target)):
+                    if isinstance(node, ast.Name):
+                        self._bind(node.id, _Binding(stmt.lineno, "node", stmt.value))
+            elif isinstance(stmt, ast.Import | ast.ImportFrom):
+                for name, binding in _import_bindings(stmt, self._is_student):
+                    if name == "*":
+                        self.stars.append(binding.module)
+                    else:
+                        self._bind(name, binding)
+            else:
+                # Definitions inside if/try/with/for at module level still bind module names.
+                for field in ("body", "orelse", "finalbody"):
+                    self._collect([s for s in getattr(stmt, field, []) if isinstance(s, ast.stmt)])
+                for handler in getattr(stmt, "handlers", []):
+                    self._collect(handler.body)
+
+
+def _import_bindings(
+    stmt: ast.Import | ast.ImportFrom, is_student: Callable[[str], bool]
+) -> list[tuple[str, _Binding]]:
+    """The names an import binds that matter to the rule: student modules and forbidden names.
+
+    A star import comes back under the name ``*`` with the module it reads from.
+    """
+    found = []
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            if is_student(alias.name):
+                bound = alias.asname or alias.name.partition(".")[0]
+                target = alias.name if alias.asname else alias.name.partition(".")[0]
+                found.append((bound, _Binding(stmt.lineno, "student", module=target)))
+        return found
+    source = stmt.module or ""
+    for alias in stmt.names:
+        bound = alias.asname or alias.name
+        submodule = f"{source}.{alias.name}" if source else alias.name
+        if alias.name == "*":
+            found.append(("*", _Binding(stmt.lineno, "star", module=source)))
+        elif is_student(submodule):
+            found.append((bound, _Binding(stmt.lineno, "student", module=submodule)))
+        elif stmt.level or is_student(source):
+            found.append((bound, _Binding(stmt.lineno, "student", module=source, attr=alias.name)))
+        elif alias.name in FORBIDDEN:
+            alias_text = f" (imported as {bound})" if alias.asname else ""
+            found.append((bound, _Binding(stmt.lineno, "forbidden", what=f"{source}.{alias.name}{alias_text}")))
+    return found
+
+
+class _Checker:
+    """Follows names from the root functions through the submission's own code."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: dict[str, _Module | None] = {}
+        self.violations: list[Violation] = []
+        self._seen: set[tuple[str, int]] = set()
+
+    def module_path(self, name: str) -> Path | None:
+        """The file of student module ``name`` (``helpers``, ``pkg.mod``), if the submission has one."""
+        if not name or name.startswith(".") or any(not part.isidentifier() for part in name.split(".")):
+            return None
+        base = self.root.joinpath(*name.split("."))
+        for path in (base.with_suffix(".py"), base / "__init__.py"):
+            if path.is_file():
+                return path
+        return None
+
+    def load(self, name: str) -> _Module | None:
+        """Parse student module ``name`` once; :class:`SourceError` if it cannot be parsed."""
+        if name not in self.modules:
+            path = self.module_path(name)
+            self.modules[name] = None if path is None else self._parse(name, path)
+        return self.modules[name]
+
+    def _parse(self, name: str, path: Path) -> _Module:
+        rel = path.relative_to(self.root).as_posix()
+        try:
+            data = path.read_bytes()
+            tree = ast.parse(data, filename=rel)
+        except SyntaxError as exc:
+            raise SourceError(f"{rel} has a syntax error at line {exc.lineno}: {exc.msg}") from exc
+        except (ValueError, RecursionError, MemoryError, OSError) as exc:
+            raise SourceError(f"{rel} cannot be parsed as Python: {exc}") from exc
+        lines = data.decode("utf-8", "replace").splitlines()
+        return _Module(name, rel, tree, lines, lambda mod: self.module_path(mod) is not None)
+
+    def check(self, function: str, module: str) -> None:
+        """Record every forbidden use reachable from ``module.function``."""
+        mod = self.load(module)
+        if mod is not None:
+            self.follow(mod, function, function, ())
+
+    def follow(
+        self,
+        mod: _Module,
+        name: str,
+        root: str,
+        via: tuple[str, ...],
+        use: ast.AST | None = None,
+        use_mod: _Module | None = None,
+        depth: int = 0,
+    ) -> None:
+        """Resolve ``name`` in ``mod``; scan what it is bound to, or record a forbidden import used at ``use``."""
+        binding = mod.last(name)
+        if binding is None:
+            for star in mod.stars:
+                star_mod = self.load(star)
+                if star_mod is not None and star_mod.last(name) is not None:
+                    self.follow(star_mod, name, root, via, use, use_mod, depth + 1)
+                    return
+            if name in FORBIDDEN and any(self.load(star) is None for star in mod.stars):
+                binding = _Binding(0, "forbidden", what=f"{name} (from a `from ... import *`)")
+            else:
+                return
+        if depth <= 50:
+            self._resolve(mod, name, binding, root, via, use, use_mod, depth)
+
+    def _resolve(
+        self,
+        mod: _Module,
+        name: str,
+        binding: _Binding,
+        root: str,
+        via: tuple[str, ...],
+        use: ast.AST | None,
+        use_mod: _Module | None,
+        depth: int,
+    ) -> None:
+        """Act on what ``name`` is bound to: record a forbidden import, follow a student import, or scan."""
+        if binding.kind == "forbidden":
+            where_mod, where = (use_mod, use) if use is not None else (mod, None)
+            line = getattr(where, "lineno", binding.line)
+            self._add(root, where_mod or mod, line, binding.what, via)
+        elif binding.kind == "student":
+            target = self.load(binding.module)
+            if target is not None and binding.attr is not None:
+                self.follow(target, binding.attr, root, via, use, use_mod, depth + 1)
+        elif binding.node is not None:
+            label = name if isinstance(binding.node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else None
+            chain = via if name == root and not via else (*via, label or name)
+            self.scan(mod, binding.node, root, chain)
+
+    def scan(self, mod: _Module, node: ast.AST, root: str, via: tuple[str, ...]) -> None:
+        """Look through one definition or value for forbidden uses and for helpers to follow."""
+        key = (mod.name, id(node))
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        local = _local_names(node)
+        # Imports inside the definition bind local names (``from torch.nn.functional import softmax as s``).
+        imported = {
+            name: binding
+            for sub in _walk(node)
+            if isinstance(sub, ast.Import | ast.ImportFrom)
+            for name, binding in _import_bindings(sub, lambda module: self.module_path(module) is not None)
+            if name != "*"
+        }
+        for sub in _walk(node):
+            if isinstance(sub, ast.Attribute):
+                self._attribute(mod, sub, root, via, imported)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in imported:
+                self._resolve(mod, sub.id, imported[sub.id], root, via, sub, mod, 0)
+            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
+                self.follow(mod, sub.id, root, via, use=sub, use_mod=mod)
+            elif isinstance(sub, ast.Call) and _call_name(sub.func) in _GETATTR_LIKE | _DYNAMIC_CODE:
+                dynamic = _call_name(sub.func) in _DYNAMIC_CODE
+                for arg in sub.args:
+                    if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
+                        continue
+                    if arg.value in FORBIDDEN or (dynamic and _FORBIDDEN_WORD.search(arg.value)):
+                        self._add(root, mod, sub.lineno, f"{_call_name(sub.func)}({arg.value!r})", via)
+            elif (
+                isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant) and sub.slice.value in FORBIDDEN
+            ):
+                self._add(root, mod, sub.lineno, f"[{sub.slice.value!r}]", via)
+
+    def _attribute(
+        self, mod: _Module, node: ast.Attribute, root: str, via: tuple[str, ...], imported: dict[str, _Binding]
+    ) -> None:
+        base = node.value
+        binding = None
+        if isinstance(base, ast.Name):
+            binding = imported.get(base.id) or mod.last(base.id)
+        if binding is not None and binding.kind == "student" and binding.attr is None:
+            target = self.load(binding.module)
+            if target is not None:
+                self.follow(target, node.attr, root, via)
+                return
+        if node.attr in FORBIDDEN:
+            self._add(root, mod, node.lineno, _unparse(node), via)
+
+    def _add(self, root: str, mod: _Module, line: int, what: str, via: tuple[str, ...]) -> None:
+        code = mod.lines[line - 1].strip() if 0 < line <= len(mod.lines) else ""
+        if len(code) > 100:
+            code = code[:97] + "..."
+        violation = Violation(root, mod.rel, line, code, what, via)
+        if violation not in self.violations:
+            self.violations.append(violation)
+
+
+def _walk(node: ast.AST) -> Iterator[ast.AST]:
+    """Every node under ``node`` except type annotations (which never run code the rule is about)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        for field, value in ast.iter_fields(current):
+            if field in ("annotation", "returns", "type_comment"):
+                continue
+            children = value if isinstance(value, list) else [value]
+            stack.extend(child for child in reversed(children) if isinstance(child, ast.AST))
+
+
+def _local_names(node: ast.AST) -> set[str]:
+    """Names a definition binds for itself (parameters, assignments), which hide module-level ones."""
+    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        return set()
+    declared = {name for sub in ast.walk(node) if isinstance(sub, ast.Global | ast.Nonlocal) for name in sub.names}
+    names = {
+        arg.arg
+        for sub in ast.walk(node)
+        if isinstance(sub, ast.arguments)
+        for arg in (*sub.posonlyargs, *sub.args, *sub.kwonlyargs, sub.vararg, sub.kwarg)
+        if arg is not None
+    }
+    names |= {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load)}
+    return names - declared
+
+
+def _call_name(func: ast.expr) -> str:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return ""
+
+
+def _unparse(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except (ValueError, RecursionError):  # pragma: no cover - ast.unparse handles what ast.parse made
+        return getattr(node, "attr", "?")
+
+
+def find_violations(root: Path, module: str = "model", functions: tuple[str, ...] = ROOTS) -> list[Violation]:
+    """Forbidden uses reachable from ``functions`` of ``module`` in the submission at ``root``.
+
+    Raises :class:`SourceError` when a file on the way cannot be parsed (``model.py`` itself included).
+    """
+    checker = _Checker(root)
+    if checker.module_path(module) is None:
+        raise SourceError(f"{module}.py is missing from the submission")
+    for function in functions:
+        checker.check(function, module)
+    return sorted(checker.violations, key=lambda v: (functions.index(v.function), v.path, v.line))
+
+
+def unwritten(root: Path, module: str = "model", functions: tuple[str, ...] = ROOTS) -> list[str]:
+    """Which of ``functions`` are missing from ``module`` or still a stub (only a docstring, ``pass``, ``...``
+    or ``raise NotImplementedError``), so the rule has nothing written by hand to award.
+
+    Raises :class:`SourceError` like :func:`find_violations`.
+    """
+    checker = _Checker(root)
+    mod = checker.load(module)
+    if mod is None:
+        raise SourceError(f"{module}.py is missing from the submission")
+    found = []
+    for function in functions:
+        binding = mod.last(function)
+        if binding is None:
+            found.append(f"{function} (not defined in {mod.rel})")
+        elif isinstance(binding.node, ast.FunctionDef | ast.AsyncFunctionDef) and all(
+            _is_placeholder(stmt) for stmt in binding.node.body
+        ):
+            found.append(f"{function} ({mod.rel} line {binding.line} has no body yet)")
+    return found
+
+
+def _is_placeholder(stmt: ast.stmt) -> bool:
+    """A statement of a stub: a docstring or ``...``, ``pass``, or raising NotImplementedError."""
+    if isinstance(stmt, ast.Pass):
+        return True
+    if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+        return True
+    if isinstance(stmt, ast.Raise) and stmt.exc is not None:
+        exc = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
+        return isinstance(exc, ast.Name) and exc.id == "NotImplementedError"
+    return False

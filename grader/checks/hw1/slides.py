@@ -1,0 +1,12 @@
+"""The slides a failing check sends the student back to (titles as in the lecture)."""
+
+DATASET = "Step 1-2: Overwrite PyTorch Dataset"
+DATALOADER = "Step 1-3: Define DataLoader"
+MODEL = "Step 2-1: Construct the model"
+SUPER_INIT = "Step 2-1: why super().__init__() is needed"
+LOSS = "Step 2-2: Define the loss function"
+SOFTMAX = "Step 2-2: Softmax and Cross-entropy"
+OPTIMIZER = "Step 2-3: Define the optimizer"
+TRAINING = "Step 3: Write the training process"
+EVALUATION = "Step 4: Write the evaluation process"
+PIPELINE = "Steps for building your first PyTorch program (Steps 1 to 4)"

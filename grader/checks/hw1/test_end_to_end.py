@@ -1,0 +1,106 @@
+"""End to end: the student's whole pipeline learns scikit-learn's handwritten digits.
+
+The digits are written here as 8x8 grayscale PNG files; a fixed fifth of them is
+held out and never reaches the student's code. The student's HandWrite, split,
+loaders, MyModel, loss, optimizer and train run in the worker; the accuracy on
+the held-out digits is computed here from the logits the trained model returns.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from grader.checks import Step, check, expect_tensor, fail, show
+from grader.checks.hw1 import slides
+from grader.errors import SubmissionError
+
+_BAR = 0.9
+# A correct pipeline reaches about 0.96 in 6 epochs (0.92 at worst over 200 seeds and splits);
+# each epoch decodes every training PNG again, which is most of this check's time.
+_EPOCHS = 6
+_TRAIN_BATCH = 64
+_EVAL_BATCH = 256
+_LR = 1e-2
+_HELD_OUT = 0.2
+_WORD_TO_ID = {str(digit): digit for digit in range(10)}
+
+
+@functools.cache
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """The 1,797 digits as uint8 8x8 images (0..240) and their labels."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return (data.images * 15).astype(np.uint8), data.target.astype(np.int64)
+
+
+def write_digits(folder: Path) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """Write the training pool as ``<digit>_<index>.png``; return its paths and the held-out pixels and labels."""
+    images, labels = digits()
+    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0)).tolist()
+    held_out, pool = order[: int(_HELD_OUT * len(order))], order[int(_HELD_OUT * len(order)) :]
+    files = []
+    for index in pool:
+        path = folder / f"{labels[index]}_{index}.png"
+        Image.fromarray(images[index]).save(path)  # uint8, 2-D: mode L
+        files.append(str(path))
+    # The same values the worker's transform makes of each PNG: lossless pixels / 255, row by row.
+    x = torch.from_numpy(images[held_out].reshape(len(held_out), 64).astype(np.float32) / np.float32(255.0))
+    return files, x, torch.from_numpy(labels[held_out])
+
+
+@check(points=10, step=Step.END_TO_END, slide=slides.PIPELINE)
+def test_digits_pipeline_reaches_accuracy(student: Any, scratch: Path) -> None:
+    """your pipeline learns the handwritten digits (at least 0.9 held-out accuracy)"""
+    files, x_held, y_held = write_digits(scratch)
+    data, model_py = student.module("data"), student.module("model")
+    train_py, evaluate_py = student.module("train"), student.module("evaluate")
+
+    transform = student.probe("grader.probes.hw1.train:digits_transform")
+    dataset = data.HandWrite(files, _WORD_TO_ID, transform=transform)
+    trainset, valset, testset = data.split_dataset(dataset, (0.8, 0.1, 0.1), seed=0)
+    train_loader, _, test_loader = data.make_loaders(trainset, valset, testset, _TRAIN_BATCH, _EVAL_BATCH)
+    model = model_py.MyModel(64, 64, 10)
+    loss_fn = model_py.build_loss("classification")
+    optimizer = model_py.build_optimizer(model, "adam", lr=_LR)
+    with student.budget(120):
+        losses = train_py.train(model, train_loader, loss_fn, optimizer, _EPOCHS)
+
+    logits = expect_tensor(
+        model(x_held), f"MyModel(64, 64, 10) on the {len(y_held)} held-out digits", shape=(len(y_held), 10)
+    )
+    accuracy = (logits.argmax(dim=1) == y_held).double().mean().item()
+    if accuracy >= _BAR:
+        return
+    if isinstance(losses, list) and all(isinstance(loss, float) for loss in losses):
+        losses = [round(loss, 3) for loss in losses]
+    try:
+        with student.budget(60):
+            own = own_accuracy(evaluate_py, model, test_loader)
+    except SubmissionError as exc:
+        own = f"not available ({exc})"
+    fail(
+        f"after train(..., epochs={_EPOCHS}) on {len(files)} digit PNGs (HandWrite, "
+        f"split_dataset(..., (0.8, 0.1, 0.1), seed=0), make_loaders(..., {_TRAIN_BATCH}, {_EVAL_BATCH}), "
+        f"MyModel(64, 64, 10), build_loss('classification'), build_optimizer(model, 'adam', lr={_LR})), "
+        f"your model's accuracy on {len(y_held)} held-out digits is {accuracy:.3f}; at least {_BAR} is needed "
+        f"(a correct pipeline reaches about 0.96). Losses per epoch: {show(losses)}; your evaluate() on your "
+        f"test loader: {own}. If the losses do not go down, look at the training loop, the loss and the "
+        f"optimizer; if they do, look at the labels HandWrite reads and at how the splits are made"
+    )
+
+
+def own_accuracy(evaluate_py: Any, model: Any, loader: Any) -> str:
+    """The student's own evaluate() on its test loader, for information in the message."""
+    value = evaluate_py.evaluate(model, loader)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.3f}"
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return f"{value.item():.3f}"
+    return f"{show(value)} (not a number)"

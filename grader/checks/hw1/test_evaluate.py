@@ -1,0 +1,216 @@
+"""Step 4 (Evaluation): ``predict`` and ``evaluate`` on a model whose logits are known.
+
+The worker's reference model maps each input to itself (an identity ``Linear``),
+so the loader's ``x`` are logits chosen here, and it records the mode and the
+grad mode of every forward. The model starts in training mode, as it would
+right after training. Expected predictions and accuracies are computed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from grader.checks import Step, check, expect, fail, show
+from grader.checks.hw1 import slides
+
+_SETUP = "grader.probes.hw1.train:evaluation_setup"
+
+
+@dataclass(frozen=True)
+class Case:
+    """Logits, labels and a batch size whose last batch is partial."""
+
+    logits: torch.Tensor
+    labels: torch.Tensor
+    batch_size: int
+
+    @classmethod
+    def generate(cls, seed: int, samples: int, batch_size: int, classes: int) -> Case:
+        """Logits from ``seed``; labels that agree with the argmax at some, but not all, samples."""
+        gen = torch.Generator().manual_seed(seed)
+        logits = torch.randn(samples, classes, generator=gen) * 3
+        predicted = logits.argmax(dim=1)
+        wrong = torch.rand(samples, generator=gen) < 0.5
+        wrong[0], wrong[-1] = True, False
+        shift = torch.randint(1, classes, (samples,), generator=gen)
+        labels = torch.where(wrong, (predicted + shift) % classes, predicted)
+        return cls(logits, labels, batch_size)
+
+    @property
+    def predictions(self) -> list[int]:
+        """The argmax over classes of every sample."""
+        return self.logits.argmax(dim=1).tolist()
+
+    @property
+    def accuracy(self) -> float:
+        """The fraction of samples whose label is the argmax."""
+        return (self.logits.argmax(dim=1) == self.labels).double().mean().item()
+
+    def batches(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches an unshuffled DataLoader yields."""
+        return list(zip(self.logits.split(self.batch_size), self.labels.split(self.batch_size), strict=True))
+
+    def describe(self) -> str:
+        """The input in words, for messages."""
+        sizes = ", ".join(str(len(y)) for _, y in self.batches())
+        logits = str(torch.round(self.logits.double(), decimals=2).tolist())
+        if len(logits) > 300:
+            logits = logits[:297] + "..."
+        return f"logits {logits} in unshuffled batches of {sizes}"
+
+
+def run_student(student: Any, case: Case, function: str, **kwargs: Any) -> tuple[Any, Any]:
+    """Call the student's ``evaluate.<function>(model, loader, ...)``; return its value and the model handle."""
+    call = getattr(student.module("evaluate"), function)
+    model, loader = student.probe(_SETUP, case.logits, case.labels, case.batch_size)
+    return call(model, loader, **kwargs), model
+
+
+def as_indices(value: Any) -> list[int]:
+    """``predict``'s value as a list of ints, or a failure that says what is wrong with its type."""
+    if isinstance(value, torch.Tensor):
+        if value.dim() != 1 or value.is_floating_point() or value.dtype == torch.bool:
+            fail(
+                f"predict returned {show(value)}; expected a list of ints (or a 1-D integer tensor), one class "
+                "index per sample"
+            )
+        return value.tolist()
+    if isinstance(value, list | tuple) and all(type(item) is int for item in value):
+        return list(value)
+    if isinstance(value, list | tuple) and any(isinstance(item, torch.Tensor) for item in value):
+        fail(
+            f"predict returned a list of tensors {show(value)}; expected a flat list of ints: extend the list with "
+            "pred.tolist() for each batch"
+        )
+    fail(f"predict returned {show(value)}; expected a list of ints, one class index per sample")
+
+
+def diagnose_predictions(observed: list[int], case: Case) -> None:
+    """Fail unless ``observed`` is the argmax over classes in loader order; name the likely slip."""
+    expected = case.predictions
+    if observed == expected:
+        return
+    over_batch = [i for x, _ in case.batches() for i in x.argmax(dim=0).tolist()]
+    if observed == over_batch:
+        fail(
+            f"predict took the argmax over dim=0 (over the samples of a batch) for {case.describe()}: take it over "
+            f"the classes, output.argmax(dim=1). Expected {expected}, got {observed}"
+        )
+    last = case.batches()[-1][0].argmax(dim=1).tolist()
+    if observed == last:
+        fail(
+            f"predict returned only the last batch's predictions {observed} for {case.describe()}: collect every "
+            f"batch's. Expected {expected}"
+        )
+    if len(observed) != len(expected):
+        fail(
+            f"predict returned {len(observed)} predictions for {len(expected)} samples ({case.describe()}): "
+            f"expected {expected}, got {observed}"
+        )
+    first = next(i for i, (a, b) in enumerate(zip(observed, expected, strict=True)) if a != b)
+    fail(
+        f"predict returned {observed}; expected the argmax over classes of each sample in loader order, {expected} "
+        f"(first difference at sample {first}) for {case.describe()}"
+    )
+
+
+FIXED = Case.generate(seed=3, samples=11, batch_size=4, classes=3)
+
+# More than one batch, the last one partial: where the slips in batching show.
+samples_counts = st.integers(3, 16)
+batch_sizes = st.integers(2, 5)
+class_counts = st.integers(2, 5)
+seeds = st.integers(0, 2**16)
+
+
+@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@settings(max_examples=15)
+@given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
+@example(samples=6, batch_size=4, classes=3, seed=0)
+def test_predict_argmax_in_order(student: Any, samples: int, batch_size: int, classes: int, seed: int) -> None:
+    """predict returns the argmax over classes of every sample, in loader order"""
+    assume(samples > batch_size and samples % batch_size)
+    case = Case.generate(seed, samples, batch_size, classes)
+    value, _ = run_student(student, case, "predict")
+    diagnose_predictions(as_indices(value), case)
+
+
+@check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
+def test_predict_uses_eval_mode(student: Any) -> None:
+    """predict puts the model in evaluation mode"""
+    value, model = run_student(student, FIXED, "predict", device="cpu")
+    calls = model.calls
+    expect(len(calls) > 0, "predict(model, loader, device='cpu') never called the model")
+    in_train = sum(1 for training, _, _ in calls if training)
+    expect(
+        in_train == 0,
+        f"the model was in training mode during {in_train} of its {len(calls)} forward passes: "
+        "call model.eval() before predicting (dropout and batch norm behave differently in training mode)",
+    )
+    diagnose_predictions(as_indices(value), FIXED)
+
+
+@check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
+def test_predict_without_gradients(student: Any) -> None:
+    """predict runs the model under torch.no_grad()"""
+    value, model = run_student(student, FIXED, "predict")
+    calls = model.calls
+    expect(len(calls) > 0, "predict(model, loader) never called the model")
+    tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
+    expect(
+        tracked == 0,
+        f"gradients were being tracked during {tracked} of the model's {len(calls)} forward passes: "
+        "run the prediction loop inside `with torch.no_grad():`",
+    )
+    diagnose_predictions(as_indices(value), FIXED)
+
+
+@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@settings(max_examples=15)
+@given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
+@example(samples=11, batch_size=4, classes=3, seed=3)
+def test_evaluate_returns_accuracy_fraction(
+    student: Any, samples: int, batch_size: int, classes: int, seed: int
+) -> None:
+    """evaluate returns the accuracy as a fraction in [0, 1]"""
+    assume(samples > batch_size and samples % batch_size)
+    case = Case.generate(seed, samples, batch_size, classes)
+    value, _ = run_student(student, case, "evaluate")
+    if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        fail(f"evaluate returned {show(value)}; expected the accuracy as a number (a fraction in [0, 1])")
+    expected = case.accuracy
+    if abs(value - expected) <= 1e-6:
+        return
+    if abs(value - 100 * expected) <= 1e-4:
+        fail(
+            f"evaluate returned {value:g}, a percentage; return the accuracy as a fraction in [0, 1], here "
+            f"{expected:.6g}"
+        )
+    correct = round(expected * len(case.labels))
+    if value == correct:
+        fail(
+            f"evaluate returned {value:g}, the number of correct predictions; divide by the number of samples "
+            f"({len(case.labels)}) to get the accuracy {expected:.6g}"
+        )
+    hits = [(x.argmax(dim=1) == y).double() for x, y in case.batches()]
+    if abs(value - hits[-1].mean().item()) <= 1e-6:
+        fail(
+            f"evaluate returned {value:.6g}, the accuracy of the last batch only; expected {expected:.6g} over all "
+            f"{len(case.labels)} samples ({case.describe()}, labels {case.labels.tolist()})"
+        )
+    if abs(value - torch.stack([h.mean() for h in hits]).mean().item()) <= 1e-6:
+        fail(
+            f"evaluate returned {value:.6g}, the plain mean of the batch accuracies; expected {expected:.6g}, the "
+            "fraction of all samples predicted right (the last batch is shorter)"
+        )
+    fail(
+        f"evaluate returned {value:.6g}; expected the accuracy {expected:.6g} ({correct} of {len(case.labels)} "
+        f"samples have the argmax as their label) for {case.describe()}, labels {case.labels.tolist()}"
+    )

@@ -1,0 +1,184 @@
+"""``python -m grader``: the command line. Usage errors print one line and exit 2.
+
+python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
+python -m grader assign ASSIGNMENT [--check]                               stubs from the solution
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from enum import IntEnum
+from pathlib import Path
+from typing import NoReturn
+
+from grader import assignments, hidden, reporters
+from grader.errors import UsageError
+from grader.results import GradeReport
+from grader.sandbox import Limits
+
+
+class ExitCode(IntEnum):
+    """What the process exit status means."""
+
+    ALL_PASSED = 0
+    SOME_FAILED = 1
+    USAGE_ERROR = 2
+    #: Grading itself failed; a format read by another program still got its error document.
+    INTERNAL_ERROR = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m grader",
+        description="Grade a submission of a course assignment.",
+        epilog="Other commands: 'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope "
+        "autograder; 'python -m grader assign ASSIGNMENT' writes the stubs from the solution.",
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("submission", nargs="?", help="submission folder (default: assignments/<name>)")
+    parser.add_argument("--format", choices=sorted(reporters.FORMATS), default="text")
+    parser.add_argument("--hidden", metavar="DIR", help="also run the hidden checks in DIR (for staff)")
+    parser.add_argument("--traceback", action="store_true", help="show full tracebacks (for staff)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=Limits.call_seconds,
+        help="seconds each call into student code may take (default %(default)s)",
+    )
+    parser.add_argument(
+        "--memory-mb",
+        type=int,
+        default=Limits.memory_mb,
+        help="memory limit of the process running student code (default %(default)s)",
+    )
+    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument("--batch", metavar="DIR", help="grade every child folder and .zip of DIR")
+    parser.add_argument("--out", metavar="OUT", help="where --batch writes grades.csv and <submission>.json")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="grading processes for --batch (default: the core count, %(default)s)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] in _COMMANDS:
+            return _COMMANDS[argv[0]](argv[1:])
+        return _run(_parser().parse_args(argv))
+    except UsageError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return ExitCode.USAGE_ERROR
+
+
+def _run(args: argparse.Namespace) -> int:
+    assignment = assignments.get(args.assignment)
+    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
+        raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
+    limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
+    if args.batch:
+        return _run_batch(args, assignment, limits)
+    submission = Path(args.submission or assignment.default_submission)
+    if not submission.is_dir():
+        raise UsageError(f"submission folder '{submission}' does not exist.")
+    folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    announced = hidden.manifest(assignment)
+    try:
+        report = _grade(assignment, limits, submission, args.traceback, folders)
+    except Exception as exc:  # whatever broke, Gradescope, Classroom and CI still need a document to read
+        document = reporters.render_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}")
+        if document is None:
+            raise
+        reporters.deliver(args.format, document)
+        print(f"Error: grading failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return ExitCode.INTERNAL_ERROR
+    if folders:
+        if warning := hidden.mismatch(announced, report):
+            print(f"Warning: {warning}", file=sys.stderr)
+    else:
+        report.hidden_pending = announced.count
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    reporters.deliver(args.format, reporters.get(args.format).render(report, color=color))
+    return ExitCode.ALL_PASSED if report.all_passed else ExitCode.SOME_FAILED
+
+
+def _grade(
+    assignment: assignments.Assignment, limits: Limits, submission: Path, tracebacks: bool, folders: tuple[Path, ...]
+) -> GradeReport:
+    from grader.runner import Grader
+
+    grader = Grader(assignment, limits, hide=folders)
+    try:
+        return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders)
+    finally:
+        grader.close()
+
+
+def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, limits: Limits) -> int:
+    from grader import batch
+
+    folder = Path(args.batch)
+    if not folder.is_dir():
+        raise UsageError(f"batch folder '{folder}' does not exist.")
+    if not args.out:
+        raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
+    if args.hidden:
+        raise UsageError("--hidden does not work with --batch yet; grade with Gradescope's zip or one by one.")
+    batch.run(assignment, folder, Path(args.out), args.jobs, limits, log=lambda line: print(line, flush=True))
+    return ExitCode.ALL_PASSED
+
+
+def _gradescope(argv: list[str]) -> int:
+    parser = _Parser(prog="python -m grader gradescope", description="Build the Gradescope autograder zip.")
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("out", metavar="OUT.zip", help="where to write the zip")
+    parser.add_argument("--hidden", metavar="DIR", help="hidden checks to bundle and run on Gradescope")
+    args = parser.parse_args(argv)
+    from grader import gradescope
+
+    assignment = assignments.get(args.assignment)
+    folder = hidden.folder(args.hidden) if args.hidden else None
+    names = gradescope.build_zip(assignment, Path(args.out), folder)
+    extra = f", {sum(n.startswith('hidden/') for n in names)} hidden-check files" if folder else ""
+    print(f"Wrote {args.out}: setup.sh, run_autograder and the grader package{extra}.")
+    return ExitCode.ALL_PASSED
+
+
+def _assign(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="python -m grader assign", description="Write assignments/ASSIGNMENT/*.py from solutions/ASSIGNMENT/*.py."
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 with a diff if the stubs drift")
+    args = parser.parse_args(argv)
+    from grader import assign
+
+    stubs = assign.build(assignments.get(args.assignment).name)
+    if not args.check:
+        assign.write(stubs)
+        print(f"Wrote {', '.join(str(stub.path) for stub in stubs)}.")
+        return ExitCode.ALL_PASSED
+    if diff := assign.drift(stubs):
+        print(diff, end="")
+        print(
+            f"Error: the stubs differ from the solution; run 'python -m grader assign {args.assignment}'.",
+            file=sys.stderr,
+        )
+        return ExitCode.SOME_FAILED
+    return ExitCode.ALL_PASSED
+
+
+_COMMANDS: dict[str, Callable[[list[str]], int]] = {"gradescope": _gradescope, "assign": _assign}

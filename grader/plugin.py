@@ -1,0 +1,166 @@
+"""The pytest plugin that turns check outcomes into :class:`CheckResult` objects.
+
+It provides the fixtures checks use (``student``, ``scratch``, ``source``), runs
+hypothesis with a fixed, derandomized profile (the same submission always
+gets the same score), and writes each check's student-facing message.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+
+from grader.checks import CheckFailure, CheckInfo
+from grader.errors import GraderError, SubmissionError
+from grader.results import CheckResult
+from grader.sandbox import Sandbox, Session
+
+settings.register_profile(
+    "grader",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=25,
+    print_blob=False,
+    suppress_health_check=list(HealthCheck),
+    # No "explain" phase: it re-runs failing examples many times and formats each traceback, which
+    # costs minutes with calls into a worker; the shrunk example is what a student needs.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+    report_multiple_bugs=False,
+)
+
+
+# Plugins grading does not use; unraisableexception alone costs ~0.7 s of gc.collect() per run.
+_UNNEEDED_PLUGINS = ("cacheprovider", "randomly", "unraisableexception", "threadexception", "faulthandler",
+                     "junitxml", "pastebin", "doctest", "stepwise", "legacypath", "setuponly", "setupplan")
+
+
+def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
+    """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
+    settings.load_profile("grader")
+    args = [str(checks_dir), *map(str, extra), "-q", "--tb=native", "--assert=plain", "--rootdir", str(checks_dir),
+            "-c", str(checks_dir / "checks.ini"), "--import-mode=importlib", "-W", "ignore"]
+    for name in _UNNEEDED_PLUGINS:
+        args += ["-p", f"no:{name}"]
+    code = pytest.main(args, plugins=[collector])
+    if collector.broken:
+        raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
+    return int(code)
+
+
+class Collector:
+    """Fixtures for checks and the sink of their outcomes."""
+
+    def __init__(self, sandbox: Sandbox, root: Path, source: Path, home: Path, scratch: Path,
+                 show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> None:
+        self._sandbox = sandbox
+        self._root = root
+        self._source = source
+        self._home = home
+        self._scratch = scratch
+        self._show_tracebacks = show_tracebacks
+        #: Folders of hidden checks: every check found in one is hidden, whatever its marker says.
+        self._hidden = hidden
+        self._sessions: dict[str, Session] = {}
+        self._hung: dict[str, str] = {}
+        self._failures: dict[str, BaseException] = {}
+        self._durations: dict[str, float] = {}
+        self.results: list[CheckResult] = []
+        #: Check modules that failed to import (a grader bug, never the student's fault).
+        self.broken: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.broken.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
+
+    @pytest.fixture
+    def student(self, request: pytest.FixtureRequest) -> Any:
+        """A fresh worker for this check, serving the student's submission."""
+        session = Session(self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung)
+        self._sessions[request.node.nodeid] = session
+        yield session
+        session.close()
+
+    @pytest.fixture
+    def scratch(self) -> Path:
+        """A new folder the check writes inputs into; the worker can read it."""
+        return Path(tempfile.mkdtemp(dir=self._scratch))
+
+    @pytest.fixture
+    def source(self) -> Path:
+        """A pristine copy of the submission the worker never touches (for reading source code)."""
+        return self._source
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+        outcome = yield
+        report = outcome.get_result()
+        nodeid = item.nodeid
+        self._durations[nodeid] = self._durations.get(nodeid, 0.0) + report.duration
+        if call.excinfo is not None and nodeid not in self._failures and not report.skipped:
+            self._failures[nodeid] = call.excinfo.value
+        if call.when == "teardown":
+            self._finish(item)
+
+    def _finish(self, item: pytest.Item) -> None:
+        marker = item.get_closest_marker("grader_check")
+        if marker is None:
+            return
+        info: CheckInfo = marker.args[0]
+        nodeid = item.nodeid
+        session = self._sessions.pop(nodeid, None)
+        error = self._failures.pop(nodeid, None)
+        doc = (getattr(item, "function", None).__doc__ or item.name).strip().splitlines()[0]
+        message = trace = kind = ""
+        if error is not None:
+            kind = _error_kind(error, session)
+            message = _student_message(error, session)
+            if not message.endswith("."):
+                message += "."
+            message += f" Reread: {info.slide}."
+            trace = "".join(traceback.format_exception(error)) if self._show_tracebacks else ""
+        self.results.append(CheckResult(
+            name=item.name, title=doc, step=info.step, slide=info.slide, max_score=info.points,
+            passed=error is None, message=message, output=session.output if session else "", traceback=trace,
+            hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
+            duration=round(self._durations.pop(nodeid, 0.0), 3), error=kind,
+        ))
+
+
+def _error_kind(error: BaseException, session: Session | None) -> str:
+    if session is not None and session.fatal is not None:
+        return type(session.fatal).__name__
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return type(error).__name__ if isinstance(error, SubmissionError) else ""
+
+
+def _student_message(error: BaseException, session: Session | None) -> str:
+    """What a student reads for a failed check: never a traceback."""
+    if session is not None and session.fatal is not None:
+        return str(session.fatal)
+    leaf = error
+    while isinstance(leaf, BaseExceptionGroup):
+        leaf = leaf.exceptions[0]
+    notes = [note for note in getattr(leaf, "__notes__", []) if "Falsifying example" in note]
+    if isinstance(leaf, CheckFailure | SubmissionError):
+        message = str(leaf)
+    elif isinstance(leaf, AssertionError):
+        message = str(leaf).splitlines()[0] if str(leaf) else "a contract clause does not hold"
+    else:
+        message = f"internal grader error ({type(leaf).__name__}: {leaf}); please tell the course staff"
+    if notes:
+        message += f". Smallest failing input: {_falsifying_input(notes[0])}"
+    return message
+
+
+def _falsifying_input(note: str) -> str:
+    """The generated arguments of hypothesis's falsifying example, without the fixtures."""
+    lines = [line.strip().rstrip(",") for line in note.splitlines()[1:]]
+    kept = [line for line in lines if line and not line.startswith(("student=", "scratch=", "source=", ")"))]
+    return ", ".join(kept)[:1500] or note

@@ -1,0 +1,76 @@
+"""The result model every reporter renders: plain dataclasses, no formatting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from grader.checks import Step
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of one check on one submission."""
+
+    name: str
+    title: str
+    step: Step
+    slide: str
+    max_score: float
+    passed: bool
+    message: str = ""
+    output: str = ""
+    traceback: str = ""
+    hidden: bool = False
+    duration: float = 0.0
+    #: Kind of submission error that failed the check ("Timeout", "WorkerCrashed", ...), "" otherwise.
+    error: str = ""
+
+    @property
+    def score(self) -> float:
+        """All or nothing: a check's points when it passed."""
+        return self.max_score if self.passed else 0.0
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """Points of one step."""
+
+    step: Step
+    score: float
+    max_score: float
+
+
+@dataclass
+class GradeReport:
+    """All verdicts for one submission of one assignment."""
+
+    assignment: str
+    submission: str
+    checks: list[CheckResult] = field(default_factory=list)
+    duration: float = 0.0
+    hidden_pending: int = 0
+
+    @property
+    def score(self) -> float:
+        """Total points earned."""
+        return round(sum(check.score for check in self.checks), 6)
+
+    @property
+    def max_score(self) -> float:
+        """Total points available."""
+        return round(sum(check.max_score for check in self.checks), 6)
+
+    @property
+    def all_passed(self) -> bool:
+        """Whether every check passed."""
+        return all(check.passed for check in self.checks)
+
+    def steps(self) -> list[StepResult]:
+        """Points per step, in the lecture's order."""
+        results = []
+        for step in Step:
+            checks = [check for check in self.checks if check.step is step]
+            if checks:
+                results.append(StepResult(step, round(sum(c.score for c in checks), 6),
+                                          round(sum(c.max_score for c in checks), 6)))
+        return results

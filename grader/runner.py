@@ -1,0 +1,114 @@
+"""Runs an assignment's checks (pytest, in this trusted process) against a submission.
+
+:class:`Grader` is built once per process: it imports torch and friends, starts
+the sandbox's zygote before any torch op, and then grades any number of
+submissions, each in a temporary copy that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from grader.assignments import Assignment
+from grader.sandbox import Limits, Sandbox
+from grader.sandbox.isolation import HOME_SECRETS
+
+# What student code commonly imports: loaded once, before the zygote forks, so no
+# worker pays for it again.
+PRELOAD = ("torch", "torch.nn", "torch.optim", "torch.utils.data", "numpy", "sklearn.metrics", "PIL.Image",
+           "csv", "json", "math")
+_COPY_LIMIT_BYTES = 50 * 1024 * 1024
+_COPY_LIMIT_FILES = 2000
+
+
+class Grader:
+    """A grading process for one assignment: one sandbox, many submissions."""
+
+    def __init__(self, assignment: Assignment, limits: Limits | None = None, hide: tuple[Path, ...] = ()) -> None:
+        preload(assignment)
+        self.assignment = assignment
+        self.sandbox = Sandbox(limits, assignment.probe_modules, hide=secret_paths(assignment) + hide)
+
+    def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> Any:
+        """Grade one submission folder, with the checks of the ``hidden`` folders too.
+
+        Returns a :class:`grader.results.GradeReport`. Pass the ``hidden`` folders to the
+        constructor's ``hide`` as well, so that student code cannot read them.
+        """
+        from grader import plugin
+
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+            workspace = _Workspace.create(Path(tmp), submission)
+            collector = plugin.Collector(self.sandbox, workspace.root, workspace.source, workspace.home,
+                                         workspace.scratch, show_tracebacks, hidden)
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
+        from grader.results import GradeReport
+
+        return GradeReport(self.assignment.name, str(submission), collector.results,
+                           duration=time.monotonic() - started)
+
+    def close(self) -> None:
+        """Stop the zygote and every worker."""
+        self.sandbox.close()
+
+
+def secret_paths(assignment: Assignment) -> tuple[Path, ...]:
+    """What student code must never read: reference solutions, the checks, the grading user's credentials."""
+    package = Path(__file__).resolve().parent
+    home = Path.home()
+    paths = [package.parent / "solutions", assignment.checks_dir, *(home / name for name in HOME_SECRETS)]
+    return tuple(path for path in paths if path.exists())
+
+
+def preload(assignment: Assignment) -> None:
+    """Import what grading and student code need; runs no torch op, so forking stays safe."""
+    for name in PRELOAD + assignment.probe_modules:
+        importlib.import_module(name)
+
+
+class _Workspace:
+    """The temporary folders of one grading: the worker's copy, a pristine copy, home, scratch."""
+
+    def __init__(self, base: Path) -> None:
+        self.root = base / "submission"
+        self.source = base / "source"
+        self.home = base / "home"
+        self.scratch = base / "scratch"
+
+    @classmethod
+    def create(cls, base: Path, submission: Path) -> _Workspace:
+        workspace = cls(base)
+        _copy_submission(submission, workspace.root)
+        _copy_submission(submission, workspace.source)
+        workspace.home.mkdir()
+        workspace.scratch.mkdir()
+        return workspace
+
+
+def _copy_submission(source: Path, target: Path) -> None:
+    """Copy the submission's regular files (no links, caches or VCS folders), within caps."""
+    total = files = 0
+    target.mkdir()
+    for folder, dirnames, filenames in os.walk(source, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in ("__pycache__", ".git") and not d.startswith(".")]
+        relative = Path(folder).relative_to(source)
+        (target / relative).mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            path = Path(folder) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            total += path.stat().st_size
+            files += 1
+            if total > _COPY_LIMIT_BYTES or files > _COPY_LIMIT_FILES:
+                return
+            shutil.copyfile(path, target / relative / name)

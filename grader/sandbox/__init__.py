@@ -1,0 +1,11 @@
+"""The trust boundary: student code runs in workers forked from a zygote; only plain data comes back.
+
+Public API: :class:`Sandbox` (start once per grading process, before any torch
+op), :class:`Session` (one check's worker), :class:`RemoteObject` (a handle to
+an object living in the worker), :class:`Limits`.
+"""
+
+from grader.sandbox.client import RemoteObject, Sandbox, Session
+from grader.sandbox.limits import Limits
+
+__all__ = ["Limits", "RemoteObject", "Sandbox", "Session"]

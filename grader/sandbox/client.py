@@ -1,0 +1,393 @@
+"""The trusted side of the boundary: the only code that talks to a worker.
+
+:class:`Sandbox` owns the zygote. :class:`Session` is one check's connection to
+one submission: it forks a worker on first use, sends requests, enforces the
+call's time budget and the memory limit while waiting, and turns every answer
+into plain data, :class:`RemoteObject` handles, or a :class:`SubmissionError`.
+After a fatal error (timeout, crash, memory) the session stays failed: every
+later call in the same check raises the same error at once, and the next
+check gets a fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from grader.errors import (
+    ImportFailure,
+    MemoryLimit,
+    ProtocolViolation,
+    StudentError,
+    SubmissionError,
+    Timeout,
+    WorkerCrashed,
+)
+from grader.sandbox import isolation, wire, zygote
+from grader.sandbox.limits import Limits
+
+_TICK = 0.05
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+class Sandbox:
+    """Owns the zygote; call :meth:`start` before running any torch op in this process."""
+
+    def __init__(self, limits: Limits | None = None, probe_modules: tuple[str, ...] = (),
+                 hide: tuple[str, ...] = (), isolate: bool | None = None) -> None:
+        self.limits = limits or Limits()
+        self.probe_modules = probe_modules
+        self.hide = tuple(str(path) for path in hide)
+        self.isolate = isolation.level() == "namespaces" if isolate is None else isolate
+        if self.isolate:
+            isolation.remove_stale_cgroups()
+        self._pid, self._control = zygote.start()
+        self._spare_message: dict[str, Any] | None = None
+        self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
+
+    def spawn(self, root: Path, home: Path, keep: tuple[Path, ...] = (), seed: int = 0) -> _WorkerProcess:
+        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``.
+
+        The zygote forks the next worker for the same submission ahead of time, while the
+        caller's check runs, so a check rarely waits for a fork.
+        """
+        env = {"HOME": str(home), "TMPDIR": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
+               "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
+               "PYTHONBREAKPOINT": "0"}
+        message = {
+            "op": "spawn", "root": str(root), "home": str(home), "env": env, "seed": seed,
+            "probe_modules": list(self.probe_modules), "limits": self.limits.to_dict(), "isolate": self.isolate,
+            "keep": [str(path) for path in (root, home, *keep)], "hide": list(self.hide),
+        }
+        self._collect_spare()
+        spare, self._spare = self._spare, None
+        if spare is not None and spare[0] == message:
+            reply, fds = spare[1], spare[2]
+        else:
+            if spare is not None:
+                self._discard(spare[1], spare[2])
+            zygote.send(self._control, message)
+            reply, fds = zygote.receive(self._control)
+        zygote.send(self._control, message)
+        self._spare_message = message
+        return _WorkerProcess(self, reply["pid"], reply["launcher"], socket.socket(fileno=fds[0]), fds[1],
+                              reply["memory_enforced"])
+
+    def _collect_spare(self) -> None:
+        """Read the reply of a spawn sent ahead, so that the next reply read is the one asked for."""
+        if self._spare_message is not None:
+            reply, fds = zygote.receive(self._control)
+            self._spare = (self._spare_message, reply, fds)
+            self._spare_message = None
+
+    def _discard(self, reply: dict[str, Any], fds: list[int]) -> None:
+        for fd in fds:
+            os.close(fd)
+        self.release(reply["launcher"])
+
+    def release(self, launcher: int) -> None:
+        """Kill the worker of ``launcher``; the zygote reaps it and removes its cgroups in the background."""
+        zygote.send(self._control, {"op": "release", "launcher": launcher})
+
+    def wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
+        """How the worker of ``launcher`` ended (after it was killed or exited); None if still running."""
+        self._collect_spare()
+        zygote.send(self._control, {"op": "wait", "launcher": launcher, "timeout": timeout})
+        reply, _ = zygote.receive(self._control)
+        return reply["status"]
+
+    def close(self) -> None:
+        """Stop the zygote; it kills any worker still alive."""
+        self._collect_spare()
+        if self._spare is not None:
+            self._discard(self._spare[1], self._spare[2])
+            self._spare = None
+        self._control.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self._pid, 0)
+
+
+class _WorkerProcess:
+    def __init__(self, sandbox: Sandbox, pid: int, launcher: int, sock: socket.socket, out_fd: int,
+                 memory_enforced: bool) -> None:
+        self.sandbox = sandbox
+        self.pid = pid
+        self.launcher = launcher
+        self.memory_enforced = memory_enforced
+        self.reaped = False
+        self.sock = sock
+        self.out_fd = out_fd
+        os.set_blocking(out_fd, False)
+        self.output = bytearray()
+        self.dropped = 0
+        self.alive = True
+
+    def exchange(self, request: dict[str, Any], args_blobs: list[bytes], label: str,
+                 budget: float) -> tuple[Any, list[bytes]]:
+        """Send a request and wait for its answer, enforcing budget and memory."""
+        try:
+            wire.send(self.sock, request, args_blobs)
+        except OSError as exc:
+            raise self._ended(label) from exc
+        deadline = time.monotonic() + budget
+        limit = self.sandbox.limits.memory_mb * 1024 * 1024
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self.kill()
+                raise Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
+            ready, _, _ = select.select([self.sock, self.out_fd], [], [], min(_TICK, remaining))
+            if self.out_fd in ready:
+                self._drain()
+            if self.sock in ready:
+                break
+            if not self.memory_enforced and _session_rss(self.pid) > limit:
+                self.kill()
+                raise MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
+        self.sock.settimeout(max(deadline - time.monotonic(), 1.0))
+        try:
+            return wire.recv(self.sock)
+        except (EOFError, ConnectionError, TimeoutError) as exc:
+            raise self._ended(label) from exc
+        except (wire.WireError, ValueError) as exc:
+            self.kill()
+            raise ProtocolViolation(f"the worker sent malformed data while running {label}: {exc}") from exc
+        finally:
+            self.sock.settimeout(None)
+            self._drain()
+
+    def _ended(self, label: str) -> SubmissionError:
+        self.kill()
+        status = self.sandbox.wait(self.launcher, 2.0) or {}
+        self.reaped = True
+        if status.get("oom"):
+            return MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
+        if status.get("signal_name") == "SIGXCPU":
+            return Timeout(f"{label} used up its CPU time limit")
+        if "signal_name" in status:
+            return WorkerCrashed(f"the process running your code crashed with {status['signal_name']} "
+                                 f"while running {label}")
+        code = status.get("exit_code", "unknown")
+        return WorkerCrashed(f"the process running your code exited (exit code {code}) while running {label}: "
+                             "os._exit, sys.exit in a thread, or a crash")
+
+    def _drain(self) -> None:
+        cap = self.sandbox.limits.output_kb * 1024
+        while True:
+            try:
+                chunk = os.read(self.out_fd, 1 << 16)
+            except (BlockingIOError, OSError):
+                return
+            if not chunk:
+                return
+            room = max(cap - len(self.output), 0)
+            self.output += chunk[:room]
+            self.dropped += len(chunk) - min(room, len(chunk))
+
+    def kill(self) -> None:
+        """Kill the worker and everything in its session."""
+        if self.alive:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            self.alive = False
+
+    def close(self) -> None:
+        """Kill the worker and release its resources (the zygote reaps it in the background)."""
+        self.kill()
+        self._drain()
+        self.sock.close()
+        os.close(self.out_fd)
+        if not self.reaped:
+            self.sandbox.release(self.launcher)
+            self.reaped = True
+
+
+def _session_rss(session_id: int) -> int:
+    """Resident memory of every process in the worker's session (it and what it started)."""
+    total = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+            fields = stat[stat.rindex(b")") + 2 :].split()
+            if int(fields[3]) == session_id:
+                total += int(fields[21]) * _PAGE
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+class RemoteObject:
+    """A handle to an object that lives in the worker.
+
+    Attribute access, calls, ``len`` and indexing are forwarded; results come
+    back as plain data or further handles.
+    """
+
+    __slots__ = ("_id", "_session", "label", "origin", "type_name")
+
+    def __init__(self, session: Session, ident: int, type_name: str, label: str, origin: str | None) -> None:
+        self._session = session
+        self._id = ident
+        self.type_name = type_name
+        self.label = label
+        #: The student module this object came from (for the per-module time budget).
+        self.origin = origin
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._session.request("getattr", f"{self.label}.{name}", target=self, name=name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.request("call", f"{self.label}()", target=self, args=list(args), kwargs=kwargs)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._session.request("getitem", f"{self.label}[{key!r}]", target=self, key=key)
+
+    def __len__(self) -> int:
+        value = self._session.request("len", f"len({self.label})", target=self)
+        if type(value) is not int or value < 0:
+            raise StudentError(["TypeError"], f"len() gave {value!r}, not a non-negative int", "", "")
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} in the worker: {self.label}>"
+
+
+class Session:
+    """One check's connection to one submission (a fresh worker, started lazily)."""
+
+    def __init__(self, sandbox: Sandbox, root: Path, home: Path, keep: tuple[Path, ...] = (),
+                 seed: int = 0, hung: dict[str, str] | None = None) -> None:
+        self._sandbox = sandbox
+        # Modules that already ran out of time, shared by all sessions of one submission: a module
+        # that hangs costs one time budget, not one per check.
+        self._hung = {} if hung is None else hung
+        self._root = root
+        self._home = home
+        self._keep = keep
+        self._seed = seed
+        self._worker: _WorkerProcess | None = None
+        self._budget = sandbox.limits.call_seconds
+        self._modules: dict[str, RemoteObject] = {}
+        self.fatal: SubmissionError | None = None
+
+    @property
+    def output(self) -> str:
+        """What the student's code printed in this session (capped)."""
+        if self._worker is None:
+            return ""
+        text = self._worker.output.decode("utf-8", "replace")
+        if self._worker.dropped:
+            text += f"\n[... {self._worker.dropped} more bytes of output dropped]"
+        return text
+
+    @contextlib.contextmanager
+    def budget(self, seconds: float) -> Iterator[None]:
+        """Give the calls inside the block ``seconds`` each instead of the default budget."""
+        previous, self._budget = self._budget, seconds
+        try:
+            yield
+        finally:
+            self._budget = previous
+
+    def module(self, name: str) -> RemoteObject:
+        """Import a student module (``data``, ``model``...) in the worker."""
+        if name not in self._modules:
+            try:
+                handle = self.request("import", f"importing {name}.py", module=name, handle_label=name)
+            except StudentError as exc:
+                raise ImportFailure(name, exc) from exc
+            self._modules[name] = handle
+        return self._modules[name]
+
+    def probe(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Run grader-owned helper ``module:function`` inside the worker (for objects that must live there)."""
+        return self.request("probe", name.partition(":")[2], name=name, args=list(args), kwargs=kwargs)
+
+    def request(self, op: str, label: str, handle_label: str | None = None, **fields: Any) -> Any:
+        """Send one request; decode the answer or raise the matching :class:`SubmissionError`.
+
+        ``label`` names the call in messages; handles in the answer are labelled
+        ``handle_label`` (default: ``label``).
+        """
+        if self.fatal is not None:
+            raise self.fatal
+        origin = _origin(op, fields)
+        if origin in self._hung:
+            self.fatal = Timeout(f"{label} was not run: {origin}.py already ran out of time in an earlier check "
+                                 f"({self._hung[origin]})")
+            raise self.fatal
+        encoder = wire.Encoder(self._refuse_foreign)
+        request = {"op": op}
+        for key, value in fields.items():
+            request[key] = value if key in ("name", "module") else encoder.encode(value)
+        worker = self._ensure_worker()
+        try:
+            header, blobs = worker.exchange(request, encoder.blobs, label, self._budget)
+            return self._decode(header, blobs, label, handle_label or label, origin)
+        except SubmissionError as exc:
+            if exc.fatal:
+                self.fatal = exc
+            if isinstance(exc, Timeout) and origin is not None:
+                self._hung.setdefault(origin, str(exc))
+            raise
+
+    def _decode(self, header: Any, blobs: list[bytes], label: str, handle_label: str, origin: str | None) -> Any:
+        if type(header) is not dict or len(header) != 1:
+            raise ProtocolViolation(f"the worker sent a malformed answer while running {label}")
+        decoder = wire.Decoder(blobs, lambda ref: RemoteObject(self, ref.id, ref.type, handle_label, origin))
+        if "ok" in header:
+            try:
+                return decoder.decode(header["ok"])
+            except wire.WireError as exc:
+                raise ProtocolViolation(f"{label} returned data that cannot be read: {exc}") from exc
+        error = header.get("error")
+        if type(error) is not dict:
+            raise ProtocolViolation(f"the worker sent a malformed answer while running {label}")
+        types, message = error.get("types"), error.get("message")
+        where, trace = error.get("where"), error.get("traceback")
+        if (type(types) is not list or not types or any(type(t) is not str for t in types)
+                or type(message) is not str or type(where) is not str or type(trace) is not str):
+            raise ProtocolViolation(f"the worker sent a malformed error while running {label}")
+        return _raise(StudentError(types[:20], message[:2000], where[:200], trace[:20_000]))
+
+    def _refuse_foreign(self, value: Any) -> dict[str, Any]:
+        if isinstance(value, RemoteObject) and value._session is self:
+            return {"$h": value._id, "type": value.type_name}
+        raise TypeError(f"cannot send {type(value).__name__} to the worker")
+
+    def _ensure_worker(self) -> _WorkerProcess:
+        if self._worker is None:
+            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed)
+        return self._worker
+
+    def close(self) -> None:
+        """End the worker (and everything it started)."""
+        if self._worker is not None:
+            self._worker.close()
+
+
+def _raise(error: SubmissionError) -> Any:
+    raise error
+
+
+def _origin(op: str, fields: dict[str, Any]) -> str | None:
+    """The student module a request runs code of: the target's, the imported one, or a probe argument's."""
+    if op == "import":
+        return str(fields["module"])
+    target = fields.get("target")
+    if isinstance(target, RemoteObject):
+        return target.origin
+    arguments = [*fields.get("args", ()), *fields.get("kwargs", {}).values()]
+    return next((arg.origin for arg in arguments if isinstance(arg, RemoteObject) and arg.origin), None)

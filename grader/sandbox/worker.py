@@ -1,0 +1,194 @@
+"""The worker: the only process in which student code runs.
+
+It serves requests from the trusted process over one socket. Objects it makes
+stay here in a handle table; only plain data (see :mod:`grader.sandbox.wire`)
+goes back. Nothing this process says is believed beyond its plain data: the
+trusted process computes every verdict.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import os
+import random
+import socket
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import torch
+
+from grader.sandbox import isolation, limits, wire
+
+_MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a freshly forked worker needs to set itself up (plain data)."""
+
+    root: str
+    home: str
+    probe_modules: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    limits: limits.Limits = field(default_factory=limits.Limits)
+    seed: int = 0
+    #: Use namespaces (see :mod:`grader.sandbox.isolation`); this process is then PID 1 of its own.
+    isolate: bool = False
+    #: Folders the worker may write (its copy of the submission, its home, the checks' inputs).
+    keep: tuple[str, ...] = ()
+    #: Paths covered with empty mounts in the worker's view (secrets, other submissions).
+    hide: tuple[str, ...] = ()
+
+
+def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
+    """Set up the freshly forked process, then serve requests until the socket closes."""
+    limits.enter_own_session()
+    _redirect_io(out_fd)
+    if spec.isolate:
+        isolation.build_view(list(spec.keep), list(spec.hide))
+    limits.apply(spec.limits)
+    if spec.isolate:
+        isolation.drop_privileges()
+    os.environ.clear()
+    os.environ.update(spec.env)
+    os.chdir(spec.root)
+    torch.set_num_threads(1)
+    for name in spec.probe_modules:
+        importlib.import_module(name)
+    sys.path.insert(0, spec.root)
+    _seed(spec.seed)
+    Worker(sock, Path(spec.root)).serve()
+
+
+def _redirect_io(out_fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(devnull)
+    os.close(out_fd)
+    sys.stdin = open(0, closefd=False)  # noqa: SIM115 - lives as long as the process
+    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), line_buffering=True)
+    sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    torch.manual_seed(seed)
+    try:
+        import numpy
+
+        numpy.random.seed(seed)
+    except ImportError:  # pragma: no cover - numpy ships with torch's wheels here
+        pass
+
+
+class Worker:
+    """Serves one request at a time: import, getattr, call, len, getitem, probe, release."""
+
+    def __init__(self, sock: socket.socket, root: Path) -> None:
+        self._sock = sock
+        self._root = str(root)
+        self._objects: dict[int, Any] = {}
+        self._next_id = 1
+
+    def serve(self) -> None:
+        """Answer requests until the trusted process closes the socket."""
+        while True:
+            try:
+                request, blobs = wire.recv(self._sock)
+            except (EOFError, ConnectionError):
+                return
+            header, out_blobs = self._answer(request, blobs)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            wire.send(self._sock, header, out_blobs)
+
+    def _answer(self, request: dict[str, Any], blobs: list[bytes]) -> tuple[Any, list[bytes]]:
+        try:
+            value = self._dispatch(request, blobs)
+            encoder = wire.Encoder(self._store)
+            return {"ok": encoder.encode(value)}, encoder.blobs
+        except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
+            return {"error": self._describe(exc)}, []
+
+    def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
+        decoder = wire.Decoder(blobs, lambda ref: self._objects[ref.id])
+        op = request["op"]
+        if op == "import":
+            return importlib.import_module(request["module"])
+        if op == "release":
+            for ident in request["ids"]:
+                self._objects.pop(ident, None)
+            return None
+        target = decoder.decode(request["target"]) if "target" in request else None
+        if op == "getattr":
+            return getattr(target, request["name"])
+        if op == "len":
+            return len(target)
+        if op == "getitem":
+            return target[decoder.decode(request["key"])]
+        args = decoder.decode(request.get("args", []))
+        kwargs = decoder.decode(request.get("kwargs", {"$d": []}))
+        if op == "call":
+            return target(*args, **kwargs)
+        if op == "probe":
+            module_name, _, attr = request["name"].partition(":")
+            if not module_name.startswith("grader."):
+                raise ValueError(f"not a grader probe: {request['name']}")
+            return getattr(sys.modules[module_name], attr)(*args, **kwargs)
+        raise ValueError(f"unknown op {op!r}")
+
+    def _store(self, value: Any) -> dict[str, Any]:
+        ident = self._next_id
+        self._next_id += 1
+        self._objects[ident] = value
+        kind = type(value)
+        return {"$h": ident, "type": f"{kind.__module__}.{kind.__qualname__}"}
+
+    def _describe(self, exc: BaseException) -> dict[str, Any]:
+        try:
+            names = [klass.__name__ for klass in type(exc).__mro__]
+            message = _safe_str(exc)
+            if isinstance(exc, SystemExit):
+                message = f"sys.exit({exc.code!r}) was called"
+            return {
+                "types": names[:20],
+                "message": message[:_MESSAGE_CHARS],
+                "where": self._where(exc),
+                "traceback": self._traceback(exc)[:20_000],
+            }
+        except BaseException:  # noqa: BLE001 - an exception whose __str__ or __mro__ lies
+            return {"types": ["Exception"], "message": "an exception that could not be described", "where": "",
+                    "traceback": ""}
+
+    def _student_frames(self, tb: TracebackType | None) -> list[traceback.FrameSummary]:
+        frames = traceback.extract_tb(tb)
+        return [frame for frame in frames if frame.filename.startswith(self._root)]
+
+    def _where(self, exc: BaseException) -> str:
+        if isinstance(exc, SyntaxError) and exc.filename:
+            return f"{Path(exc.filename).name} line {exc.lineno}"
+        frames = self._student_frames(exc.__traceback__)
+        if not frames:
+            return ""
+        last = frames[-1]
+        return f"{Path(last.filename).name} line {last.lineno}, in {last.name}"
+
+    def _traceback(self, exc: BaseException) -> str:
+        frames = self._student_frames(exc.__traceback__)
+        lines = traceback.format_list(frames)
+        lines += traceback.format_exception_only(type(exc), exc)
+        return "".join(lines).replace(self._root + os.sep, "")
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except BaseException:  # noqa: BLE001 - a student's __str__ may raise
+        return f"<{type(exc).__name__} whose message could not be read>"

@@ -1,0 +1,247 @@
+"""The fork server: one process, forked before any torch op, that forks every worker.
+
+The trusted process imports torch (and what student code commonly imports)
+once, forks this zygote at once, before it runs any torch op and before it
+loads any check, and from then on asks the zygote for workers. Each worker is a
+fork of an idle, already-imported interpreter: no second ``import torch``, and
+no OpenMP state to hang on. The zygote adopts orphans (child subreaper), reaps
+every child and tells the trusted process how each worker ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import time
+from typing import Any
+
+from grader.sandbox import isolation, limits
+from grader.sandbox.worker import WorkerSpec, child_main
+
+_MESSAGE_BYTES = 1 << 16
+
+
+def start() -> tuple[int, socket.socket]:
+    """Fork the zygote; returns its pid and the control socket."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        ours.close()
+        code = 0
+        try:
+            _Zygote(theirs).serve()
+        except BaseException:  # noqa: BLE001 - the zygote must never run the caller's code on
+            code = 70
+        finally:
+            os._exit(code)
+    theirs.close()
+    return pid, ours
+
+
+def send(control: socket.socket, message: dict[str, Any]) -> None:
+    """Send one control message (``spawn`` and ``wait`` are answered, ``release`` is not)."""
+    control.sendall(json.dumps(message).encode())
+
+
+def receive(control: socket.socket) -> tuple[dict[str, Any], list[int]]:
+    """Read the next reply (and any file descriptors); replies come in the order of the requests."""
+    data, fds, _flags, _addr = socket.recv_fds(control, _MESSAGE_BYTES, 4)
+    if not data:
+        raise EOFError("the zygote is gone")
+    return json.loads(data), fds
+
+
+class _Zygote:
+    def __init__(self, control: socket.socket) -> None:
+        self._control = control
+        self._workers: dict[int, _Record] = {}
+        self._count = 0
+
+    def serve(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        limits.become_subreaper()
+        limits.die_with_parent()
+        while True:
+            data = self._control.recv(_MESSAGE_BYTES)
+            if not data:
+                self._kill_all()
+                return
+            message = json.loads(data)
+            self._reap()
+            if message["op"] == "spawn":
+                self._spawn(message)
+            elif message["op"] == "release":
+                self._release(message["launcher"])
+            elif message["op"] == "wait":
+                status = self._wait(message["launcher"], message["timeout"])
+                self._control.sendall(json.dumps({"status": status}).encode())
+
+    def _spawn(self, message: dict[str, Any]) -> None:
+        spec = WorkerSpec(
+            root=message["root"],
+            home=message["home"],
+            probe_modules=tuple(message["probe_modules"]),
+            env=message["env"],
+            limits=limits.Limits(**message["limits"]),
+            seed=message["seed"],
+            isolate=message["isolate"],
+            keep=tuple(message["keep"]),
+            hide=tuple(message["hide"]),
+        )
+        self._count += 1
+        cgroups = isolation.Cgroups(())
+        if spec.isolate:
+            cgroups = isolation.Cgroups.create(f"grader-{os.getpid()}-{self._count}", spec.limits.memory_mb,
+                                               spec.limits.processes)
+        ours, theirs = socket.socketpair()
+        out_read, out_write = os.pipe()
+        info_read, info_write = os.pipe()
+        launcher = os.fork()
+        if launcher == 0:
+            self._control.close()
+            ours.close()
+            os.close(out_read)
+            os.close(info_read)
+            os._exit(_launch(spec, cgroups, theirs, out_write, info_write))
+        theirs.close()
+        os.close(out_write)
+        os.close(info_write)
+        info = os.fdopen(info_read, "r")
+        line = info.readline()
+        pid = int(line) if line.strip().isdigit() else launcher
+        self._workers[launcher] = _Record(pid, info, cgroups)
+        payload = json.dumps({"pid": pid, "launcher": launcher, "memory_enforced": cgroups.limits_memory}).encode()
+        socket.send_fds(self._control, [payload], [ours.fileno(), out_read])
+        ours.close()
+        os.close(out_read)
+
+    def _release(self, launcher: int) -> None:
+        """Kill a worker whose end nobody will ask about; it is reaped and cleaned up later."""
+        record = self._workers.get(launcher)
+        if record is not None:
+            record.released = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(record.pid, signal.SIGKILL)
+        self._kill_orphans()
+
+    def _kill_orphans(self) -> None:
+        """Kill adopted descendants of ended workers (they left their session, e.g. with setsid).
+
+        Without namespaces this is what catches a double-forked daemon: as a child subreaper
+        the zygote adopts it when its parent exits.
+        """
+        mine = str(os.getpid())
+        live = {str(launcher) for launcher, record in self._workers.items() if record.status is None}
+        live |= {str(record.pid) for record in self._workers.values() if record.status is None}
+        for entry in os.scandir("/proc"):
+            if not entry.name.isdigit() or entry.name in live:
+                continue
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    stat = handle.read()
+                parent = stat[stat.rindex(b")") + 2 :].split()[1].decode()
+            except (OSError, ValueError, IndexError):
+                continue
+            if parent == mine:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(entry.name), signal.SIGKILL)
+
+    def _reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            record = self._workers.get(pid)
+            if record is not None and record.status is None:
+                record.status = record.finish(status)
+                if record.released:
+                    del self._workers[pid]
+
+    def _wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
+        self._kill_orphans()
+        deadline = time.monotonic() + timeout
+        record = self._workers.get(launcher)
+        if record is None:
+            return None
+        while True:
+            self._reap()
+            if record.status is not None:
+                del self._workers[launcher]
+                return record.status
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.005)
+
+    def _kill_all(self) -> None:
+        for record in self._workers.values():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(record.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 2
+        while any(r.status is None for r in self._workers.values()) and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(0.005)
+
+
+class _Record:
+    """A worker as the zygote tracks it: its pid, the launcher's report channel, its cgroups."""
+
+    def __init__(self, pid: int, info: Any, cgroups: isolation.Cgroups) -> None:
+        self.pid = pid
+        self.info = info
+        self.cgroups = cgroups
+        self.status: dict[str, Any] | None = None
+        self.released = False
+
+    def finish(self, launcher_status: int) -> dict[str, Any]:
+        """The worker's end, once its launcher was reaped; cleans its cgroups up."""
+        line = self.info.readline()
+        self.info.close()
+        status = _describe_status(int(line) if line.strip().lstrip("-").isdigit() else launcher_status)
+        status["oom"] = self.cgroups.out_of_memory()
+        self.cgroups.destroy()
+        return status
+
+
+def _launch(spec: WorkerSpec, cgroups: isolation.Cgroups, sock: socket.socket, out_fd: int, info_fd: int) -> int:
+    """In the launcher: join the cgroups, enter namespaces, fork the worker, report its pid and its end.
+
+    Without isolation the launcher is itself the worker (and reports its own pid).
+    """
+    try:
+        cgroups.join()
+        if not spec.isolate:
+            os.write(info_fd, f"{os.getpid()}\n".encode())
+            os.close(info_fd)
+            child_main(sock, out_fd, spec)
+            return 0
+        isolation.unshare()
+        worker = os.fork()
+        if worker == 0:
+            os.close(info_fd)
+            child_main(sock, out_fd, spec)
+            return 0
+        sock.close()
+        os.close(out_fd)
+        os.write(info_fd, f"{worker}\n".encode())
+        _, status = os.waitpid(worker, 0)
+        os.write(info_fd, f"{status}\n".encode())
+        return 0
+    except BaseException:  # noqa: BLE001 - never return into the zygote's loop
+        return 70
+
+
+def _describe_status(status: int) -> dict[str, Any]:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            name = signal.Signals(number).name
+        except ValueError:
+            name = f"signal {number}"
+        return {"signal": number, "signal_name": name}
+    return {"exit_code": os.waitstatus_to_exitcode(status)}

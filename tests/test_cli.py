@@ -1,0 +1,48 @@
+"""The command line as students and CI use it: exit codes, one-line usage errors, output formats."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import ROOT, SOLUTION, STUBS, run_grader
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["hw7"], "Error: unknown assignment 'hw7'. Did you mean 'hw1'?"),
+        (["hw1", "no/such/folder"], "Error: submission folder 'no/such/folder' does not exist."),
+        (["hw1", "--format", "yaml"], "Error: argument --format: invalid choice"),
+        (["hw1", "--batch", "no/such/folder", "--out", "x"], "Error: batch folder 'no/such/folder' does not exist."),
+    ],
+)
+def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = run_grader(*args)
+    assert done.returncode == 2
+    assert done.stderr.startswith(message)
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in done.stderr and done.stdout == ""
+
+
+def test_json_report_of_the_solution(tmp_path: object) -> None:
+    done = run_grader("hw1", str(SOLUTION), "--format", "json")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert report["score"] == report["max_score"] == 100
+    for test in report["tests"]:
+        assert set(test) >= {"name", "step", "score", "max_score", "status", "output", "visibility"}
+        assert test["step"] in {"data", "model", "train", "evaluate", "end-to-end"}
+        assert test["status"] == "passed" and test["score"] == test["max_score"] > 0
+    assert len({test["name"] for test in report["tests"]}) == len(report["tests"])
+
+
+def test_text_report_of_the_stubs_defaults_to_assignments_hw1() -> None:
+    done = run_grader("hw1", cwd=ROOT)
+    assert done.returncode == 1
+    for heading in ("Step 1 (Data)", "Step 2 (Model)", "Step 3 (Training)", "Step 4 (Evaluation)", "End to end"):
+        assert heading in done.stdout
+    assert "Total: 0/100" in done.stdout
+    assert "NotImplementedError" in done.stdout and "Reread: " in done.stdout
+    assert "\\033[" not in done.stdout and "\x1b[" not in done.stdout  # no colour when not on a terminal
+    assert str(STUBS) not in done.stderr

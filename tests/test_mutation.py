@@ -1,0 +1,66 @@
+"""The mutation suite: every realistic bug loses points in its own step; every correct rewrite gets full marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hw1_variants
+import pytest
+from conftest import CLASS_MEMBERS, materialize, step_scores
+
+STEPS = ("data", "model", "train", "evaluate", "end-to-end")
+
+
+def _failures(document: dict[str, Any]) -> str:
+    return "\n".join(f"{t['check']}: {t['output']}" for t in document["tests"] if t["status"] == "failed")
+
+
+def test_reference_solution_gets_full_marks(class_results: dict[str, dict[str, Any]]) -> None:
+    document = class_results["solution"]
+    assert document["max_score"] == 100
+    assert document["score"] == 100, _failures(document)
+    assert set(step_scores(document)) == set(STEPS)
+
+
+def test_untouched_stubs_get_zero(class_results: dict[str, dict[str, Any]]) -> None:
+    document = class_results["stubs"]
+    assert document["score"] == 0
+    assert all("NotImplementedError" in t["output"] for t in document["tests"])
+
+
+@pytest.mark.parametrize("variant", hw1_variants.BUGGY, ids=lambda v: v.name)
+def test_bug_loses_points_in_its_own_step_only(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
+    steps = step_scores(class_results[variant.name])
+    score, max_score = steps[variant.step]
+    assert score < max_score, f"{variant.name} ({variant.why}) lost no points in step {variant.step}"
+    elsewhere = {step: s for step, s in steps.items() if step not in (variant.step, "end-to-end") and s[0] < s[1]}
+    assert not elsewhere, f"{variant.name} also lost points in {elsewhere}:\n{_failures(class_results[variant.name])}"
+
+
+@pytest.mark.parametrize("variant", hw1_variants.CORRECT, ids=lambda v: v.name)
+def test_correct_rewrite_gets_full_marks(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
+    document = class_results[variant.name]
+    assert document["score"] == document["max_score"] == 100, _failures(document)
+
+
+def test_every_failure_message_names_a_slide(class_results: dict[str, dict[str, Any]]) -> None:
+    for name, document in class_results.items():
+        for test in document["tests"]:
+            if test["status"] == "failed":
+                assert "Reread: " in test["output"], (name, test["check"])
+                assert "Traceback" not in test["output"], (name, test["check"])
+
+
+CLASS_MEMBERS["repeat-solution"] = lambda target: materialize((), target)
+CLASS_MEMBERS["repeat-bug"] = lambda target: materialize(hw1_variants.BUGGY[0].edits, target)
+
+
+def _verdicts(document: dict[str, Any]) -> list[tuple[str, float, str]]:
+    return [(t["check"], t["score"], t["status"]) for t in document["tests"]]
+
+
+@pytest.mark.parametrize("original, repeat", [("solution", "repeat-solution"),
+                                              (hw1_variants.BUGGY[0].name, "repeat-bug")])
+def test_same_submission_gets_the_same_verdicts(original: str, repeat: str,
+                                               class_results: dict[str, dict[str, Any]]) -> None:
+    assert _verdicts(class_results[original]) == _verdicts(class_results[repeat])

@@ -1,0 +1,125 @@
+"""The adversarial suite: hostile submissions (on the stubs) graded in one batch with an honest one."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT, SOLUTION, STUBS
+from hw1_attacks import ATTACKS, EXTRA_FILES, SECRET_ENV, SECRET_VALUE
+
+from grader.sandbox import isolation
+
+pytestmark = pytest.mark.sandbox
+ISOLATED = isolation.level() == "namespaces"
+# kill(-1) without a PID namespace would signal every process of the user, the test runner included.
+RUNNABLE = [a for a in ATTACKS if ISOLATED or a.name != "kill-everyone"]
+OUTSIDE = [Path("/tmp/grader-pwned"), Path("/tmp/grader-reduce-pwned"), Path.home() / "grader-pwned",
+           ROOT.parent / "grader-pwned", ROOT / "grader-pwned"]
+
+
+def _grader_processes() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"-m\x00grader" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Grade every attack plus one honest submission in one batch, with short test budgets."""
+    folder = tmp_path_factory.mktemp("hostile-class")
+    shutil.copytree(SOLUTION, folder / "honest")
+    for attack in RUNNABLE:
+        target = folder / attack.name
+        shutil.copytree(STUBS, target, ignore=shutil.ignore_patterns("*.md"))
+        with open(target / f"{attack.module}.py", "a") as handle:
+            handle.write("\n" + attack.code)
+        for relative, content in EXTRA_FILES.get(attack.name, {}).items():
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            (target / relative).write_text(content)
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    out = tmp_path_factory.mktemp("hostile-out")
+    tmpdir = tmp_path_factory.mktemp("hostile-tmp")
+    env = {**os.environ, SECRET_ENV: SECRET_VALUE, "TMPDIR": str(tmpdir)}
+    already = _grader_processes()
+    done = subprocess.run([sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out),
+                           "--jobs", "2", "--timeout", "3", "--memory-mb", "1024"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL,
+                          check=False)
+    return {
+        "done": done, "out": out, "tmpdir": tmpdir, "folder": folder, "before": before,
+        "left": _grader_processes() - already,
+        "results": {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")},
+    }
+
+
+def test_batch_survives_every_attack(attacked: dict[str, Any]) -> None:
+    assert attacked["done"].returncode == 0, attacked["done"].stderr[-3000:]
+    assert set(attacked["results"]) == {"honest", *(a.name for a in RUNNABLE)}
+
+
+def test_honest_submission_keeps_its_exact_score(attacked: dict[str, Any]) -> None:
+    honest = attacked["results"]["honest"]
+    assert honest["score"] == honest["max_score"] == 100, [t["output"] for t in honest["tests"] if t["score"] == 0]
+
+
+@pytest.mark.parametrize("attack", RUNNABLE, ids=lambda a: a.name)
+def test_attack_scores_zero(attack: Any, attacked: dict[str, Any]) -> None:
+    document = attacked["results"][attack.name]
+    assert document["score"] == 0, [t["check"] for t in document["tests"] if t["score"] > 0]
+
+
+def test_nothing_left_behind(attacked: dict[str, Any]) -> None:
+    assert not attacked["left"], "grader or worker processes outlived the batch"
+    assert list(attacked["tmpdir"].iterdir()) == [], "temporary folders were left behind"
+    assert not [path for path in OUTSIDE if path.exists()], "a submission wrote outside its folder"
+    after = {p: p.read_bytes() for p in attacked["folder"].rglob("*") if p.is_file()}
+    assert after == attacked["before"], "a submission changed the class folder"
+
+
+def test_no_secret_reaches_any_output(attacked: dict[str, Any]) -> None:
+    for path in attacked["out"].rglob("*"):
+        if path.is_file():
+            assert SECRET_VALUE not in path.read_text(errors="replace"), path.name
+    assert SECRET_VALUE not in attacked["done"].stdout + attacked["done"].stderr
+
+
+def test_crashes_and_limits_are_reported_as_such(attacked: dict[str, Any]) -> None:
+    results = attacked["results"]
+
+    def outputs(name: str) -> str:
+        return " ".join(t["output"] for t in results[name]["tests"])
+
+    assert "did not finish within" in outputs("spin-forever")
+    assert results["spin-forever"]["status"] == "timeout"
+    assert "memory" in outputs("memory-bomb") and results["memory-bomb"]["status"] == "memory"
+    assert "SIGSEGV" in outputs("segfault") and results["segfault"]["status"] == "crashed"
+    assert "exit code 3" in outputs("os-exit")
+    assert "sys.exit(0) was called" in outputs("sys-exit")
+    assert "EOFError" in outputs("read-stdin")
+    assert "SyntaxError" in outputs("syntax-error")
+    assert "CHECKS LEAKED" not in outputs("read-checks")
+
+
+def test_a_module_that_hangs_costs_one_budget(attacked: dict[str, Any]) -> None:
+    tests = attacked["results"]["spin-forever"]["tests"]
+    timed_out = [t for t in tests if "did not finish within" in t["output"]]
+    skipped = [t for t in tests if "already ran out of time" in t["output"]]
+    assert len(timed_out) == 1 and skipped
+
+
+def test_output_flood_is_capped(attacked: dict[str, Any]) -> None:
+    size = sum(p.stat().st_size for p in attacked["out"].rglob("*") if p.is_file())
+    assert size < 20 * 1024 * 1024
