@@ -150,13 +150,20 @@ def write_grades(out: Path, names: list[str]) -> None:
     for name, document in documents.items():
         by_step = {step: sum(t["score"] for t in document["tests"] if t["step"] == step) for step in steps}
         by_check = {t["check"]: t["score"] for t in document["tests"]}
-        writer.writerow([name, document["score"], document["max_score"], *(by_step[s] for s in steps),
-                         document["status"], *(by_check.get(c, "") for c in checks)])
+        writer.writerow(
+            [
+                name,
+                document["score"],
+                document["max_score"],
+                *(by_step[s] for s in steps),
+                document["status"],
+                *(by_check.get(c, "") for c in checks),
+            ]
+        )
     write_atomic(out / "grades.csv", buffer.getvalue())
 
 
-def run(assignment: Assignment, folder: Path, out: Path, jobs: int, limits: Limits,
-        log: Any = print) -> list[str]:
+def run(assignment: Assignment, folder: Path, out: Path, jobs: int, limits: Limits, log: Any = print) -> list[str]:
     """Grade every submission in ``folder`` into ``out``; returns the submission names."""
     submissions, skipped = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)

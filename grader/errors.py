@@ -63,10 +63,7 @@ class ImportFailure(StudentError):
 
     def __str__(self) -> str:
         location = f" ({self.where})" if self.where else ""
-        return (
-            f"{self.module}.py could not be imported: "
-            f"{self.type_names[0]}: {self.message}{location}"
-        )
+        return f"{self.module}.py could not be imported: {self.type_names[0]}: {self.message}{location}"
 
 
 class Timeout(SubmissionError):

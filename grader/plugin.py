@@ -36,15 +36,39 @@ settings.register_profile(
 
 
 # Plugins grading does not use; unraisableexception alone costs ~0.7 s of gc.collect() per run.
-_UNNEEDED_PLUGINS = ("cacheprovider", "randomly", "unraisableexception", "threadexception", "faulthandler",
-                     "junitxml", "pastebin", "doctest", "stepwise", "legacypath", "setuponly", "setupplan")
+_UNNEEDED_PLUGINS = (
+    "cacheprovider",
+    "randomly",
+    "unraisableexception",
+    "threadexception",
+    "faulthandler",
+    "junitxml",
+    "pastebin",
+    "doctest",
+    "stepwise",
+    "legacypath",
+    "setuponly",
+    "setupplan",
+)
 
 
 def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
     """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
     settings.load_profile("grader")
-    args = [str(checks_dir), *map(str, extra), "-q", "--tb=native", "--assert=plain", "--rootdir", str(checks_dir),
-            "-c", str(checks_dir / "checks.ini"), "--import-mode=importlib", "-W", "ignore"]
+    args = [
+        str(checks_dir),
+        *map(str, extra),
+        "-q",
+        "--tb=native",
+        "--assert=plain",
+        "--rootdir",
+        str(checks_dir),
+        "-c",
+        str(checks_dir / "checks.ini"),
+        "--import-mode=importlib",
+        "-W",
+        "ignore",
+    ]
     for name in _UNNEEDED_PLUGINS:
         args += ["-p", f"no:{name}"]
     code = pytest.main(args, plugins=[collector])
@@ -56,8 +80,16 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
 class Collector:
     """Fixtures for checks and the sink of their outcomes."""
 
-    def __init__(self, sandbox: Sandbox, root: Path, source: Path, home: Path, scratch: Path,
-                 show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        root: Path,
+        source: Path,
+        home: Path,
+        scratch: Path,
+        show_tracebacks: bool = False,
+        hidden: tuple[Path, ...] = (),
+    ) -> None:
         self._sandbox = sandbox
         self._root = root
         self._source = source
@@ -124,12 +156,22 @@ class Collector:
                 message += "."
             message += f" Reread: {info.slide}."
             trace = "".join(traceback.format_exception(error)) if self._show_tracebacks else ""
-        self.results.append(CheckResult(
-            name=item.name, title=doc, step=info.step, slide=info.slide, max_score=info.points,
-            passed=error is None, message=message, output=session.output if session else "", traceback=trace,
-            hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
-            duration=round(self._durations.pop(nodeid, 0.0), 3), error=kind,
-        ))
+        self.results.append(
+            CheckResult(
+                name=item.name,
+                title=doc,
+                step=info.step,
+                slide=info.slide,
+                max_score=info.points,
+                passed=error is None,
+                message=message,
+                output=session.output if session else "",
+                traceback=trace,
+                hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
+                duration=round(self._durations.pop(nodeid, 0.0), 3),
+                error=kind,
+            )
+        )
 
 
 def _error_kind(error: BaseException, session: Session | None) -> str:

@@ -8,6 +8,7 @@ at a time, writing each result atomically as soon as it is done.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -21,14 +22,23 @@ from grader.sandbox import Limits
 from grader.sandbox.limits import die_with_parent
 
 
-def grade_all(assignment: Assignment, pending: list[tuple[Any, str]], out: Path, jobs: int, limits: Limits,
-              log: Any, hide: tuple[Path, ...] = ()) -> None:
+def grade_all(
+    assignment: Assignment,
+    pending: list[tuple[Any, str]],
+    out: Path,
+    jobs: int,
+    limits: Limits,
+    log: Any,
+    hide: tuple[Path, ...] = (),
+) -> None:
     """Grade ``pending`` (submission, fingerprint) pairs with ``jobs`` processes; workers never see ``hide``."""
     if not pending:
         return
-    from grader.runner import preload
+    from grader.runner import PRELOAD
 
-    preload(assignment)
+    # Imported once here (no torch op runs in this process), inherited by every grading process and zygote.
+    for name in PRELOAD + assignment.probe_modules:
+        importlib.import_module(name)
     queue = list(pending)
     idle: list[socket.socket] = []
     busy: dict[socket.socket, tuple[Any, float]] = {}
@@ -54,8 +64,10 @@ def grade_all(assignment: Assignment, pending: list[tuple[Any, str]], out: Path,
                 idle.append(_fork(assignment, limits, out, hide))
                 continue
             result = json.loads(line)
-            log(f"{prefix} {result['score']:g}/{result['max_score']:g} {result['status']} "
-                f"({time.monotonic() - started:.1f} s)")
+            log(
+                f"{prefix} {result['score']:g}/{result['max_score']:g} {result['status']} "
+                f"({time.monotonic() - started:.1f} s)"
+            )
             idle.append(sock)
     for sock in idle:
         sock.close()
@@ -70,7 +82,7 @@ def _fork(assignment: Assignment, limits: Limits, out: Path, hide: tuple[Path, .
         try:
             die_with_parent()
             _serve(assignment, limits, out, hide, theirs)
-        except BaseException:  # noqa: BLE001 - a grading process must never return into the parent's loop
+        except BaseException:
             code = 70
         finally:
             os._exit(code)
@@ -90,8 +102,7 @@ def _serve(assignment: Assignment, limits: Limits, out: Path, hide: tuple[Path, 
             write_atomic(out / f"{job['name']}.json", json.dumps(document, indent=2, ensure_ascii=False))
             (out / ".keys").mkdir(exist_ok=True)
             write_atomic(out / ".keys" / job["name"], job["key"])
-            _send(sock, {"score": document["score"], "max_score": document["max_score"],
-                         "status": document["status"]})
+            _send(sock, {"score": document["score"], "max_score": document["max_score"], "status": document["status"]})
     finally:
         grader_.close()
 

@@ -71,6 +71,7 @@ class GradeReport:
         for step in Step:
             checks = [check for check in self.checks if check.step is step]
             if checks:
-                results.append(StepResult(step, round(sum(c.score for c in checks), 6),
-                                          round(sum(c.max_score for c in checks), 6)))
+                results.append(
+                    StepResult(step, round(sum(c.score for c in checks), 6), round(sum(c.max_score for c in checks), 6))
+                )
         return results

@@ -8,7 +8,6 @@ submissions, each in a temporary copy that is removed afterwards.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import io
 import os
 import shutil
@@ -21,10 +20,20 @@ from grader.assignments import Assignment
 from grader.sandbox import Limits, Sandbox
 from grader.sandbox.isolation import HOME_SECRETS
 
-# What student code commonly imports: loaded once, before the zygote forks, so no
-# worker pays for it again.
-PRELOAD = ("torch", "torch.nn", "torch.optim", "torch.utils.data", "numpy", "sklearn.metrics", "PIL.Image",
-           "csv", "json", "math")
+# What workers need: the zygote imports it once (in parallel with this process's own start-up),
+# so no worker pays for it again. torch._dynamo is imported by the first optimizer made.
+PRELOAD = (
+    "torch.nn",
+    "torch.optim",
+    "torch._dynamo",
+    "torch.utils.data",
+    "numpy",
+    "sklearn.metrics",
+    "PIL.Image",
+    "csv",
+    "json",
+    "math",
+)
 _COPY_LIMIT_BYTES = 50 * 1024 * 1024
 _COPY_LIMIT_FILES = 2000
 
@@ -33,9 +42,12 @@ class Grader:
     """A grading process for one assignment: one sandbox, many submissions."""
 
     def __init__(self, assignment: Assignment, limits: Limits | None = None, hide: tuple[Path, ...] = ()) -> None:
-        preload(assignment)
+        import torch
+
         self.assignment = assignment
-        self.sandbox = Sandbox(limits, assignment.probe_modules, hide=secret_paths(assignment) + hide)
+        self.sandbox = Sandbox(limits, assignment.probe_modules, hide=secret_paths(assignment) + hide, preload=PRELOAD)
+        # The checks' own tensors are tiny: threads would only cost (and contend with the workers).
+        torch.set_num_threads(1)
 
     def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> Any:
         """Grade one submission folder, with the checks of the ``hidden`` folders too.
@@ -48,14 +60,22 @@ class Grader:
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
             workspace = _Workspace.create(Path(tmp), submission)
-            collector = plugin.Collector(self.sandbox, workspace.root, workspace.source, workspace.home,
-                                         workspace.scratch, show_tracebacks, hidden)
+            collector = plugin.Collector(
+                self.sandbox,
+                workspace.root,
+                workspace.source,
+                workspace.home,
+                workspace.scratch,
+                show_tracebacks,
+                hidden,
+            )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
         from grader.results import GradeReport
 
-        return GradeReport(self.assignment.name, str(submission), collector.results,
-                           duration=time.monotonic() - started)
+        return GradeReport(
+            self.assignment.name, str(submission), collector.results, duration=time.monotonic() - started
+        )
 
     def close(self) -> None:
         """Stop the zygote and every worker."""
@@ -68,12 +88,6 @@ def secret_paths(assignment: Assignment) -> tuple[Path, ...]:
     home = Path.home()
     paths = [package.parent / "solutions", assignment.checks_dir, *(home / name for name in HOME_SECRETS)]
     return tuple(path for path in paths if path.exists())
-
-
-def preload(assignment: Assignment) -> None:
-    """Import what grading and student code need; runs no torch op, so forking stays safe."""
-    for name in PRELOAD + assignment.probe_modules:
-        importlib.import_module(name)
 
 
 class _Workspace:

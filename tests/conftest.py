@@ -19,8 +19,15 @@ STUBS = ROOT / "assignments" / "hw1"
 
 def run_grader(*args: str, timeout: float = 900, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """``python -m grader ARGS`` in a fresh interpreter, as a student or CI runs it."""
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "grader", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def materialize(edits: Any, target: Path) -> Path:

@@ -25,80 +25,167 @@ SECRET_ENV = "GRADER_TEST_SECRET"
 SECRET_VALUE = "hunter2-do-not-leak-7f3a"
 
 ATTACKS: tuple[Attack, ...] = (
-    Attack("spin-forever", "model", "def softmax(logits, dim=-1):\n    while True:\n        pass\n",
-           "an infinite loop"),
+    Attack(
+        "spin-forever", "model", "def softmax(logits, dim=-1):\n    while True:\n        pass\n", "an infinite loop"
+    ),
     Attack("sleep-forever", "data", "import time\ntime.sleep(10**6)\n", "sleeps at import"),
-    Attack("ignore-signals", "train", (
-        "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n"
-        "    signal.signal(s, signal.SIG_IGN)\n"
-        "def train_one_epoch(*args, **kwargs):\n    while True:\n        try:\n            while True:\n"
-        "                pass\n        except BaseException:\n            pass\n"), "catches everything, loops"),
-    Attack("fork-bomb", "data", (
-        "import os, time\nfor _ in range(10_000):\n    try:\n        if os.fork() == 0:\n"
-        "            time.sleep(1000)\n            os._exit(0)\n    except OSError:\n        break\n"),
-           "forks until it cannot"),
-    Attack("double-fork-setsid", "model", (
-        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
-        "        time.sleep(1000)\n    os._exit(0)\n"), "leaves a daemon behind"),
-    Attack("memory-bomb", "model", (
-        "hog = []\ndef softmax(logits, dim=-1):\n    while True:\n        hog.append(bytearray(b'x' * 50_000_000))\n"),
-           "allocates until killed"),
-    Attack("print-flood", "data", (
-        "import sys\nchunk = 'x' * 1_000_000\nfor _ in range(200):\n    sys.stdout.write(chunk)\n"),
-           "prints 200 MB"),
-    Attack("big-file", "data", (
-        "try:\n    with open('big.bin', 'wb') as f:\n        for _ in range(200):\n"
-        "            f.write(b'x' * 1_000_000)\nexcept OSError:\n    pass\n"), "writes 200 MB to disk"),
-    Attack("write-outside", "data", (
-        "import os\nfor target in ('/tmp/grader-pwned', os.path.expanduser('~/grader-pwned'), "
-        "'/work/grader-pwned', '../grader-pwned', '/root/grader-pwned'):\n"
-        "    try:\n        open(target, 'w').write('pwned')\n    except OSError:\n        pass\n"),
-           "writes files outside its folder"),
-    Attack("read-stdin", "data", "def split_dataset(*args, **kwargs):\n    return input('answer? ')\n",
-           "waits for input"),
-    Attack("breakpoint", "evaluate", "def evaluate(*args, **kwargs):\n    breakpoint()\n    return 1.0\n",
-           "a forgotten breakpoint()"),
-    Attack("leak-environment", "model", (
-        "import os\nfound = dict(os.environ)\nfor pid in os.listdir('/proc'):\n    try:\n"
-        "        found[pid] = open(f'/proc/{pid}/environ').read()\n    except OSError:\n        pass\n"
-        "try:\n    found['ppid'] = open(f'/proc/{os.getppid()}/environ').read()\nexcept OSError:\n    pass\n"
-        "raise RuntimeError(repr(found))\n"), "puts every environment it can read into its error message"),
-    Attack("network", "data", (
-        "import socket\ndef split_dataset(*args, **kwargs):\n"
-        "    socket.create_connection(('127.0.0.1', 22), timeout=2)\n    return 'connected'\n"),
-           "opens a connection"),
-    Attack("read-solution", "model", (
-        "import glob, os, sys\nfor pattern in ('/**/solutions/hw1/model.py',):\n"
-        "    for path in glob.glob(pattern, recursive=True)[:3]:\n"
-        "        sys.path.insert(0, os.path.dirname(path))\n"
-        "import importlib\ntry:\n    _ref = importlib.import_module('model')\nexcept Exception:\n    _ref = None\n"
-        "if _ref is not None and hasattr(_ref, 'softmax') and _ref.__file__ != __file__:\n"
-        "    globals().update({k: v for k, v in vars(_ref).items() if not k.startswith('__')})\n"),
-           "looks for the reference solution on disk and imports it"),
-    Attack("read-checks", "model", (
-        "import glob\nleaked = []\nfor path in glob.glob('/**/grader/checks/hw1/test_*.py', recursive=True)[:5]:\n"
-        "    try:\n        leaked.append(open(path).read()[:200])\n    except OSError:\n        pass\n"
-        "if leaked:\n    raise RuntimeError('CHECKS LEAKED: ' + repr(leaked))\n"), "reads the hidden checks"),
-    Attack("lying-tensor", "model", (
-        "import torch\nclass Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
-        "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
-        "        return True\n"
-        "def softmax(logits, dim=-1):\n    return torch.zeros(3).as_subclass(Liar)\n"),
-           "a tensor subclass that claims to equal anything"),
-    Attack("reduce-payload", "model", (
-        "import os\nclass Payload:\n    def __reduce__(self):\n        return (os.system, ('touch /tmp/grader-reduce-pwned',))\n"
-        "def softmax(logits, dim=-1):\n    return Payload()\n"), "a pickle payload as a return value"),
-    Attack("huge-return", "model", (
-        "import torch\ndef softmax(logits, dim=-1):\n    return torch.zeros(80_000_000)\n"),
-           "returns a 320 MB tensor"),
-    Attack("deep-return", "model", (
-        "def softmax(logits, dim=-1):\n    value = []\n    for _ in range(10_000):\n        value = [value]\n"
-        "    return value\n"), "returns a list nested 10,000 deep"),
+    Attack(
+        "ignore-signals",
+        "train",
+        (
+            "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n"
+            "    signal.signal(s, signal.SIG_IGN)\n"
+            "def train_one_epoch(*args, **kwargs):\n    while True:\n        try:\n            while True:\n"
+            "                pass\n        except BaseException:\n            pass\n"
+        ),
+        "catches everything, loops",
+    ),
+    Attack(
+        "fork-bomb",
+        "data",
+        (
+            "import os, time\nfor _ in range(10_000):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(1000)\n            os._exit(0)\n    except OSError:\n        break\n"
+        ),
+        "forks until it cannot",
+    ),
+    Attack(
+        "double-fork-setsid",
+        "model",
+        (
+            "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n"
+            "        time.sleep(1000)\n    os._exit(0)\n"
+        ),
+        "leaves a daemon behind",
+    ),
+    Attack(
+        "memory-bomb",
+        "model",
+        ("hog = []\ndef softmax(logits, dim=-1):\n    while True:\n        hog.append(bytearray(b'x' * 50_000_000))\n"),
+        "allocates until killed",
+    ),
+    Attack(
+        "print-flood",
+        "data",
+        ("import sys\nchunk = 'x' * 1_000_000\nfor _ in range(200):\n    sys.stdout.write(chunk)\n"),
+        "prints 200 MB",
+    ),
+    Attack(
+        "big-file",
+        "data",
+        (
+            "try:\n    with open('big.bin', 'wb') as f:\n        for _ in range(200):\n"
+            "            f.write(b'x' * 1_000_000)\nexcept OSError:\n    pass\n"
+        ),
+        "writes 200 MB to disk",
+    ),
+    Attack(
+        "write-outside",
+        "data",
+        (
+            "import os\nfor target in ('/tmp/grader-pwned', os.path.expanduser('~/grader-pwned'), "
+            "'/work/grader-pwned', '../grader-pwned', '/root/grader-pwned'):\n"
+            "    try:\n        open(target, 'w').write('pwned')\n    except OSError:\n        pass\n"
+        ),
+        "writes files outside its folder",
+    ),
+    Attack(
+        "read-stdin", "data", "def split_dataset(*args, **kwargs):\n    return input('answer? ')\n", "waits for input"
+    ),
+    Attack(
+        "breakpoint",
+        "evaluate",
+        "def evaluate(*args, **kwargs):\n    breakpoint()\n    return 1.0\n",
+        "a forgotten breakpoint()",
+    ),
+    Attack(
+        "leak-environment",
+        "model",
+        (
+            "import os\nfound = dict(os.environ)\nfor pid in os.listdir('/proc'):\n    try:\n"
+            "        found[pid] = open(f'/proc/{pid}/environ').read()\n    except OSError:\n        pass\n"
+            "try:\n    found['ppid'] = open(f'/proc/{os.getppid()}/environ').read()\nexcept OSError:\n    pass\n"
+            "raise RuntimeError(repr(found))\n"
+        ),
+        "puts every environment it can read into its error message",
+    ),
+    Attack(
+        "network",
+        "data",
+        (
+            "import socket\ndef split_dataset(*args, **kwargs):\n"
+            "    socket.create_connection(('127.0.0.1', 22), timeout=2)\n    return 'connected'\n"
+        ),
+        "opens a connection",
+    ),
+    Attack(
+        "read-solution",
+        "model",
+        (
+            "import glob, os, sys\nfor pattern in ('/**/solutions/hw1/model.py',):\n"
+            "    for path in glob.glob(pattern, recursive=True)[:3]:\n"
+            "        sys.path.insert(0, os.path.dirname(path))\n"
+            "import importlib\ntry:\n    _ref = importlib.import_module('model')\nexcept Exception:\n    _ref = None\n"
+            "if _ref is not None and hasattr(_ref, 'softmax') and _ref.__file__ != __file__:\n"
+            "    globals().update({k: v for k, v in vars(_ref).items() if not k.startswith('__')})\n"
+        ),
+        "looks for the reference solution on disk and imports it",
+    ),
+    Attack(
+        "read-checks",
+        "model",
+        (
+            "import glob\nleaked = []\nfor path in glob.glob('/**/grader/checks/hw1/test_*.py', recursive=True)[:5]:\n"
+            "    try:\n        leaked.append(open(path).read()[:200])\n    except OSError:\n        pass\n"
+            "if leaked:\n    raise RuntimeError('CHECKS LEAKED: ' + repr(leaked))\n"
+        ),
+        "reads the hidden checks",
+    ),
+    Attack(
+        "lying-tensor",
+        "model",
+        (
+            "import torch\nclass Liar(torch.Tensor):\n    def __eq__(self, other):\n        return True\n"
+            "    @classmethod\n    def __torch_function__(cls, func, types, args=(), kwargs=None):\n"
+            "        return True\n"
+            "def softmax(logits, dim=-1):\n    return torch.zeros(3).as_subclass(Liar)\n"
+        ),
+        "a tensor subclass that claims to equal anything",
+    ),
+    Attack(
+        "reduce-payload",
+        "model",
+        (
+            "import os\nclass Payload:\n    def __reduce__(self):\n"
+            "        return (os.system, ('touch /tmp/grader-reduce-pwned',))\n"
+            "def softmax(logits, dim=-1):\n    return Payload()\n"
+        ),
+        "a pickle payload as a return value",
+    ),
+    Attack(
+        "huge-return",
+        "model",
+        ("import torch\ndef softmax(logits, dim=-1):\n    return torch.zeros(80_000_000)\n"),
+        "returns a 320 MB tensor",
+    ),
+    Attack(
+        "deep-return",
+        "model",
+        (
+            "def softmax(logits, dim=-1):\n    value = []\n    for _ in range(10_000):\n        value = [value]\n"
+            "    return value\n"
+        ),
+        "returns a list nested 10,000 deep",
+    ),
     Attack("segfault", "train", "import ctypes\nctypes.string_at(0)\n", "crashes with SIGSEGV at import"),
     Attack("os-exit", "evaluate", "import os\nos._exit(3)\n", "os._exit(3) at import"),
     Attack("sys-exit", "data", "import sys\nsys.exit(0)\n", "sys.exit(0) at import"),
-    Attack("kill-everyone", "train", "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
-           "kill(-1): signals every process it can"),
+    Attack(
+        "kill-everyone",
+        "train",
+        "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError:\n    pass\n",
+        "kill(-1): signals every process it can",
+    ),
     Attack("shadow-grader", "data", "", "ships its own 'grader' package to replace the grader's probes"),
     Attack("syntax-error", "model", "def broken(:\n", "does not parse"),
 )

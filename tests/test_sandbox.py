@@ -20,8 +20,13 @@ pytestmark = pytest.mark.sandbox
 ISOLATED = isolation.level() == "namespaces"
 # kill(-1) without a PID namespace would signal every process of the user, the test runner included.
 RUNNABLE = [a for a in ATTACKS if ISOLATED or a.name != "kill-everyone"]
-OUTSIDE = [Path("/tmp/grader-pwned"), Path("/tmp/grader-reduce-pwned"), Path.home() / "grader-pwned",
-           ROOT.parent / "grader-pwned", ROOT / "grader-pwned"]
+OUTSIDE = [
+    Path("/tmp/grader-pwned"),
+    Path("/tmp/grader-reduce-pwned"),
+    Path.home() / "grader-pwned",
+    ROOT.parent / "grader-pwned",
+    ROOT / "grader-pwned",
+]
 
 
 def _grader_processes() -> set[int]:
@@ -54,12 +59,37 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmpdir = tmp_path_factory.mktemp("hostile-tmp")
     env = {**os.environ, SECRET_ENV: SECRET_VALUE, "TMPDIR": str(tmpdir)}
     already = _grader_processes()
-    done = subprocess.run([sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out),
-                           "--jobs", "2", "--timeout", "3", "--memory-mb", "1024"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL,
-                          check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "grader",
+            "hw1",
+            "--batch",
+            str(folder),
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--timeout",
+            "3",
+            "--memory-mb",
+            "1024",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     return {
-        "done": done, "out": out, "tmpdir": tmpdir, "folder": folder, "before": before,
+        "done": done,
+        "out": out,
+        "tmpdir": tmpdir,
+        "folder": folder,
+        "before": before,
         "left": _grader_processes() - already,
         "results": {p.stem: json.loads(p.read_text()) for p in out.glob("*.json")},
     }

@@ -17,14 +17,14 @@ on: what was expected, what was observed, for which input.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, NoReturn
 
 import pytest
 import torch
 
 
-class Step(str, Enum):
+class Step(StrEnum):
     """The lecture's four steps, plus the end-to-end run through all of them."""
 
     DATA = "data"
@@ -81,15 +81,16 @@ def expect(condition: bool, message: str) -> None:
 def show(value: Any, limit: int = 300) -> str:
     """A short, readable rendering of a value for messages."""
     if isinstance(value, torch.Tensor):
-        body = torch.round(value, decimals=4).tolist() if value.is_floating_point() else value.tolist()
+        body = value.double().round(decimals=4).tolist() if value.is_floating_point() else value.tolist()
         text = f"tensor({body}, dtype={str(value.dtype).removeprefix('torch.')}, shape={tuple(value.shape)})"
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,
-                  dtype: torch.dtype | None = None) -> torch.Tensor:
+def expect_tensor(
+    value: Any, what: str, shape: tuple[int, ...] | None = None, dtype: torch.dtype | None = None
+) -> torch.Tensor:
     """Check that ``value`` is a tensor of the given shape and dtype; return it."""
     if not isinstance(value, torch.Tensor):
         fail(f"{what}: expected a torch.Tensor, got {show(value)} ({type(value).__name__})")
@@ -100,8 +101,9 @@ def expect_tensor(value: Any, what: str, shape: tuple[int, ...] | None = None,
     return value
 
 
-def expect_close(observed: Any, expected: torch.Tensor | float, what: str, atol: float = 1e-4,
-                 rtol: float = 1e-4) -> None:
+def expect_close(
+    observed: Any, expected: torch.Tensor | float, what: str, atol: float = 1e-4, rtol: float = 1e-4
+) -> None:
     """Check numerical closeness, with expected vs observed in the message."""
     expected_t = torch.as_tensor(expected, dtype=torch.float64)
     if isinstance(observed, int | float) and not isinstance(observed, bool):

@@ -18,14 +18,14 @@ def render(report: GradeReport, color: bool = False) -> str:
     lines = [paint(f"{report.assignment}: {report.submission}", _BOLD), ""]
     for step in report.steps():
         mark = paint("ok", _GREEN) if step.score == step.max_score else paint("--", _RED)
-        lines.append(paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD)
-                     + f"  {mark}")
+        lines.append(
+            paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD) + f"  {mark}"
+        )
         for check in (c for c in report.checks if c.step is step.step):
             status = paint("PASS", _GREEN) if check.passed else paint("FAIL", _RED)
             lines.append(f"  {status} {check.title} ({_points(check.score)}/{_points(check.max_score)})")
             if not check.passed:
-                lines += textwrap.wrap(check.message, width=100, initial_indent="       ",
-                                       subsequent_indent="       ")
+                lines += textwrap.wrap(check.message, width=100, initial_indent="       ", subsequent_indent="       ")
             if check.traceback:
                 lines += [paint("       " + line, _DIM) for line in check.traceback.splitlines()]
         lines.append("")

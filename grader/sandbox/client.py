@@ -40,15 +40,21 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 class Sandbox:
     """Owns the zygote; call :meth:`start` before running any torch op in this process."""
 
-    def __init__(self, limits: Limits | None = None, probe_modules: tuple[str, ...] = (),
-                 hide: tuple[str, ...] = (), isolate: bool | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        probe_modules: tuple[str, ...] = (),
+        hide: tuple[str, ...] = (),
+        isolate: bool | None = None,
+        preload: tuple[str, ...] = (),
+    ) -> None:
         self.limits = limits or Limits()
         self.probe_modules = probe_modules
         self.hide = tuple(str(path) for path in hide)
         self.isolate = isolation.level() == "namespaces" if isolate is None else isolate
         if self.isolate:
             isolation.remove_stale_cgroups()
-        self._pid, self._control = zygote.start()
+        self._pid, self._control = zygote.start(preload + probe_modules)
         self._spare_message: dict[str, Any] | None = None
         self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
 
@@ -58,13 +64,27 @@ class Sandbox:
         The zygote forks the next worker for the same submission ahead of time, while the
         caller's check runs, so a check rarely waits for a fork.
         """
-        env = {"HOME": str(home), "TMPDIR": str(home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-               "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1",
-               "PYTHONBREAKPOINT": "0"}
+        env = {
+            "HOME": str(home),
+            "TMPDIR": str(home),
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "OMP_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONBREAKPOINT": "0",
+        }
         message = {
-            "op": "spawn", "root": str(root), "home": str(home), "env": env, "seed": seed,
-            "probe_modules": list(self.probe_modules), "limits": self.limits.to_dict(), "isolate": self.isolate,
-            "keep": [str(path) for path in (root, home, *keep)], "hide": list(self.hide),
+            "op": "spawn",
+            "root": str(root),
+            "home": str(home),
+            "env": env,
+            "seed": seed,
+            "probe_modules": list(self.probe_modules),
+            "limits": self.limits.to_dict(),
+            "isolate": self.isolate,
+            "keep": [str(path) for path in (root, home, *keep)],
+            "hide": list(self.hide),
         }
         self._collect_spare()
         spare, self._spare = self._spare, None
@@ -77,8 +97,9 @@ class Sandbox:
             reply, fds = zygote.receive(self._control)
         zygote.send(self._control, message)
         self._spare_message = message
-        return _WorkerProcess(self, reply["pid"], reply["launcher"], socket.socket(fileno=fds[0]), fds[1],
-                              reply["memory_enforced"])
+        return _WorkerProcess(
+            self, reply["pid"], reply["launcher"], socket.socket(fileno=fds[0]), fds[1], reply["memory_enforced"]
+        )
 
     def _collect_spare(self) -> None:
         """Read the reply of a spawn sent ahead, so that the next reply read is the one asked for."""
@@ -115,8 +136,9 @@ class Sandbox:
 
 
 class _WorkerProcess:
-    def __init__(self, sandbox: Sandbox, pid: int, launcher: int, sock: socket.socket, out_fd: int,
-                 memory_enforced: bool) -> None:
+    def __init__(
+        self, sandbox: Sandbox, pid: int, launcher: int, sock: socket.socket, out_fd: int, memory_enforced: bool
+    ) -> None:
         self.sandbox = sandbox
         self.pid = pid
         self.launcher = launcher
@@ -129,8 +151,9 @@ class _WorkerProcess:
         self.dropped = 0
         self.alive = True
 
-    def exchange(self, request: dict[str, Any], args_blobs: list[bytes], label: str,
-                 budget: float) -> tuple[Any, list[bytes]]:
+    def exchange(
+        self, request: dict[str, Any], args_blobs: list[bytes], label: str, budget: float
+    ) -> tuple[Any, list[bytes]]:
         """Send a request and wait for its answer, enforcing budget and memory."""
         try:
             wire.send(self.sock, request, args_blobs)
@@ -172,11 +195,14 @@ class _WorkerProcess:
         if status.get("signal_name") == "SIGXCPU":
             return Timeout(f"{label} used up its CPU time limit")
         if "signal_name" in status:
-            return WorkerCrashed(f"the process running your code crashed with {status['signal_name']} "
-                                 f"while running {label}")
+            return WorkerCrashed(
+                f"the process running your code crashed with {status['signal_name']} while running {label}"
+            )
         code = status.get("exit_code", "unknown")
-        return WorkerCrashed(f"the process running your code exited (exit code {code}) while running {label}: "
-                             "os._exit, sys.exit in a thread, or a crash")
+        return WorkerCrashed(
+            f"the process running your code exited (exit code {code}) while running {label}: "
+            "os._exit, sys.exit in a thread, or a crash"
+        )
 
     def _drain(self) -> None:
         cap = self.sandbox.limits.output_kb * 1024
@@ -267,8 +293,15 @@ class RemoteObject:
 class Session:
     """One check's connection to one submission (a fresh worker, started lazily)."""
 
-    def __init__(self, sandbox: Sandbox, root: Path, home: Path, keep: tuple[Path, ...] = (),
-                 seed: int = 0, hung: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        root: Path,
+        home: Path,
+        keep: tuple[Path, ...] = (),
+        seed: int = 0,
+        hung: dict[str, str] | None = None,
+    ) -> None:
         self._sandbox = sandbox
         # Modules that already ran out of time, shared by all sessions of one submission: a module
         # that hangs costs one time budget, not one per check.
@@ -325,8 +358,9 @@ class Session:
             raise self.fatal
         origin = _origin(op, fields)
         if origin in self._hung:
-            self.fatal = Timeout(f"{label} was not run: {origin}.py already ran out of time in an earlier check "
-                                 f"({self._hung[origin]})")
+            self.fatal = Timeout(
+                f"{label} was not run: {origin}.py already ran out of time in an earlier check ({self._hung[origin]})"
+            )
             raise self.fatal
         encoder = wire.Encoder(self._refuse_foreign)
         request = {"op": op}
@@ -357,8 +391,14 @@ class Session:
             raise ProtocolViolation(f"the worker sent a malformed answer while running {label}")
         types, message = error.get("types"), error.get("message")
         where, trace = error.get("where"), error.get("traceback")
-        if (type(types) is not list or not types or any(type(t) is not str for t in types)
-                or type(message) is not str or type(where) is not str or type(trace) is not str):
+        if (
+            type(types) is not list
+            or not types
+            or any(type(t) is not str for t in types)
+            or type(message) is not str
+            or type(where) is not str
+            or type(trace) is not str
+        ):
             raise ProtocolViolation(f"the worker sent a malformed error while running {label}")
         return _raise(StudentError(types[:20], message[:2000], where[:200], trace[:20_000]))
 

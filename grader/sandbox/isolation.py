@@ -40,13 +40,30 @@ _PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP = 38, 24
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 #: Credentials and caches under a home folder that student code has no business reading.
-HOME_SECRETS = (".ssh", ".gnupg", ".aws", ".config", ".netrc", ".git-credentials", ".docker", ".kube",
-                ".pypirc", ".cache", ".local/share", ".bash_history", ".python_history")
+HOME_SECRETS = (
+    ".ssh",
+    ".gnupg",
+    ".aws",
+    ".config",
+    ".netrc",
+    ".git-credentials",
+    ".docker",
+    ".kube",
+    ".pypirc",
+    ".cache",
+    ".local/share",
+    ".bash_history",
+    ".python_history",
+)
 
 
 class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+    _fields_ = [
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    ]
 
 
 class _CapHeader(ctypes.Structure):
@@ -86,8 +103,11 @@ class Cgroups:
         """Make this worker's cgroups under the grader's own; empty when cgroups cannot be used."""
         folders = []
         settings = {
-            "memory": {"memory.limit_in_bytes": str(memory_mb * 1024 * 1024), "memory.swappiness": "0",
-                       "memory.memsw.limit_in_bytes": str(memory_mb * 1024 * 1024)},
+            "memory": {
+                "memory.limit_in_bytes": str(memory_mb * 1024 * 1024),
+                "memory.swappiness": "0",
+                "memory.memsw.limit_in_bytes": str(memory_mb * 1024 * 1024),
+            },
             "pids": {"pids.max": str(max_processes)},
         }
         for controller, values in settings.items():
@@ -185,25 +205,34 @@ def build_view(keep: list[str], hide: list[str]) -> None:
     for path in hide:
         _cover(path)
     attr = _MountAttr(attr_set=_MS_RDONLY)
-    _check(_libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, b"/", _AT_RECURSIVE, ctypes.byref(attr),
-                         ctypes.sizeof(attr)), "make the machine read-only")
+    _check(
+        _libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, b"/", _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)),
+        "make the machine read-only",
+    )
     for tmp in ("/tmp", "/dev/shm", "/var/tmp"):
         if os.path.isdir(tmp):
-            _check(_libc.mount(b"tmpfs", tmp.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=256m,mode=1777"),
-                   f"mount {tmp}")
+            _check(
+                _libc.mount(b"tmpfs", tmp.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=256m,mode=1777"),
+                f"mount {tmp}",
+            )
     for path, fd in kept:
         os.makedirs(path, exist_ok=True)
-        _check(_libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None),
-               f"bind {path}")
-        _check(_libc.mount(None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV, None),
-               f"make {path} writable")
+        _check(
+            _libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}"
+        )
+        _check(
+            _libc.mount(None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV, None),
+            f"make {path} writable",
+        )
         os.close(fd)
 
 
 def _cover(path: str) -> None:
     if os.path.isdir(path) and not os.path.islink(path):
-        _check(_libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, b"size=4k"),
-               f"hide {path}")
+        _check(
+            _libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, b"size=4k"),
+            f"hide {path}",
+        )
     elif os.path.isfile(path):
         _check(_libc.mount(b"/dev/null", path.encode(), None, _MS_BIND, None), f"hide {path}")
 

@@ -73,8 +73,8 @@ def _redirect_io(out_fd: int) -> None:
     os.close(devnull)
     os.close(out_fd)
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - lives as long as the process
-    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), line_buffering=True)
-    sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True)
+    sys.stdout = io.TextIOWrapper(open(1, "wb", closefd=False), line_buffering=True)  # noqa: SIM115
+    sys.stderr = io.TextIOWrapper(open(2, "wb", closefd=False), line_buffering=True)  # noqa: SIM115
 
 
 def _seed(seed: int) -> None:
@@ -114,7 +114,7 @@ class Worker:
             value = self._dispatch(request, blobs)
             encoder = wire.Encoder(self._store)
             return {"ok": encoder.encode(value)}, encoder.blobs
-        except BaseException as exc:  # noqa: BLE001 - student code may raise anything, SystemExit included
+        except BaseException as exc:
             return {"error": self._describe(exc)}, []
 
     def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
@@ -163,9 +163,13 @@ class Worker:
                 "where": self._where(exc),
                 "traceback": self._traceback(exc)[:20_000],
             }
-        except BaseException:  # noqa: BLE001 - an exception whose __str__ or __mro__ lies
-            return {"types": ["Exception"], "message": "an exception that could not be described", "where": "",
-                    "traceback": ""}
+        except BaseException:
+            return {
+                "types": ["Exception"],
+                "message": "an exception that could not be described",
+                "where": "",
+                "traceback": "",
+            }
 
     def _student_frames(self, tb: TracebackType | None) -> list[traceback.FrameSummary]:
         frames = traceback.extract_tb(tb)
@@ -190,5 +194,5 @@ class Worker:
 def _safe_str(exc: BaseException) -> str:
     try:
         return str(exc)
-    except BaseException:  # noqa: BLE001 - a student's __str__ may raise
+    except BaseException:
         return f"<{type(exc).__name__} whose message could not be read>"

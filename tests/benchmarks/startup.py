@@ -23,8 +23,14 @@ def _time(command: list[str], runs: int) -> float:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(command, cwd=ROOT, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       stdin=subprocess.DEVNULL)
+        subprocess.run(
+            command,
+            cwd=ROOT,
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            stdin=subprocess.DEVNULL,
+        )
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 

@@ -20,7 +20,7 @@ from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from grader.checks import Step, check, expect, expect_close, expect_tensor, fail, show
+from grader.checks import Step, check, expect, expect_close, expect_tensor, fail, optimizers, show
 from grader.checks.hw1 import rules, slides
 from grader.errors import StudentError
 from grader.sandbox.client import RemoteObject, Session
@@ -316,7 +316,7 @@ def test_softmax_extreme_logits(student: Session) -> None:
 
 
 def _cross_entropy(student: Session, logits: torch.Tensor, targets: torch.Tensor, what: str) -> torch.Tensor:
-    """The student's value, as a 0-dim tensor when it holds one number (the 0-dim clause has its own check)."""
+    """The student's value as a 0-dim tensor when it holds one number (only the slide-numbers check demands 0-dim)."""
     value = student.module("model").cross_entropy(logits, targets)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return torch.tensor(float(value))
@@ -454,11 +454,12 @@ def test_build_loss(student: Session) -> None:
                 )
 
 
+# Written-out update rules of the torch.optim classes (see grader.checks.optimizers), named alike.
 _OPTIMIZERS = {
-    "sgd": torch.optim.SGD,
-    "rmsprop": torch.optim.RMSprop,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
+    "sgd": optimizers.SGD,
+    "rmsprop": optimizers.RMSprop,
+    "adam": optimizers.Adam,
+    "adamw": optimizers.AdamW,
 }
 # The probe's reference network, Linear(3, 4) -> Tanh -> Linear(4, 2), as nn.Sequential names its parameters.
 _NET_SHAPES = {"0.weight": (4, 3), "0.bias": (4,), "2.weight": (2, 4), "2.bias": (2,)}
@@ -467,7 +468,7 @@ _NET_SHAPES = {"0.weight": (4, 3), "0.bias": (4,), "2.weight": (2, 4), "2.bias":
 def _reference_steps(
     state: dict[str, torch.Tensor], cls: type, lr: float, x: torch.Tensor, y: torch.Tensor, steps: int
 ) -> dict[str, torch.Tensor]:
-    """What ``steps`` updates of the real ``cls(net.parameters(), lr=lr)`` do (as the probe does them)."""
+    """What ``steps`` updates of ``torch.optim.<cls>(net.parameters(), lr=lr)`` do (as the probe does them)."""
     net = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 2))
     net.load_state_dict(state)
     optimizer = cls(net.parameters(), lr=lr)
