@@ -20,6 +20,8 @@ class Assignment:
     modules: tuple[str, ...]
     probe_modules: tuple[str, ...]
     default_submission: str
+    #: What the checks themselves import: loaded while the zygote is still busy with its own imports.
+    check_imports: tuple[str, ...] = ()
 
 
 ASSIGNMENTS: dict[str, Assignment] = {
@@ -29,6 +31,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         modules=("data", "model", "train", "evaluate"),
         probe_modules=("grader.probes.hw1.data", "grader.probes.hw1.model", "grader.probes.hw1.train"),
         default_submission="assignments/hw1",
+        check_imports=("PIL.Image", "sklearn.datasets", "hypothesis", "pytest"),
     ),
 }
 

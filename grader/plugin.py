@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
-from grader.checks import CheckFailure, CheckInfo
+from grader.checks import CheckFailure, CheckInfo, Step
 from grader.errors import GraderError, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Sandbox, Session
@@ -127,6 +127,16 @@ class Collector:
     def source(self) -> Path:
         """A pristine copy of the submission the worker never touches (for reading source code)."""
         return self._source
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Run checks in the lecture's order (data, model, train, evaluate, end to end), whatever the file names."""
+        order = {step: index for index, step in enumerate(Step)}
+
+        def position(item: pytest.Item) -> int:
+            marker = item.get_closest_marker("grader_check")
+            return order[marker.args[0].step] if marker is not None else -1
+
+        items.sort(key=position)
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> Any:

@@ -8,6 +8,7 @@ submissions, each in a temporary copy that is removed afterwards.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import shutil
@@ -48,6 +49,8 @@ class Grader:
         self.sandbox = Sandbox(limits, assignment.probe_modules, hide=secret_paths(assignment) + hide, preload=PRELOAD)
         # The checks' own tensors are tiny: threads would only cost (and contend with the workers).
         torch.set_num_threads(1)
+        for name in assignment.check_imports:
+            importlib.import_module(name)
 
     def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> Any:
         """Grade one submission folder, with the checks of the ``hidden`` folders too.

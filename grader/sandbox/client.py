@@ -38,7 +38,11 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 class Sandbox:
-    """Owns the zygote; call :meth:`start` before running any torch op in this process."""
+    """Owns the zygote; create it before running any torch op in this process.
+
+    The zygote imports ``preload`` itself (in parallel with this process's own start-up)
+    before it forks the first worker.
+    """
 
     def __init__(
         self,
@@ -54,16 +58,10 @@ class Sandbox:
         self.isolate = isolation.level() == "namespaces" if isolate is None else isolate
         if self.isolate:
             isolation.remove_stale_cgroups()
-        self._pid, self._control = zygote.start(preload + probe_modules)
-        self._spare_message: dict[str, Any] | None = None
-        self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
+        self._zygote = zygote.Link(preload + probe_modules)
 
     def spawn(self, root: Path, home: Path, keep: tuple[Path, ...] = (), seed: int = 0) -> _WorkerProcess:
-        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``.
-
-        The zygote forks the next worker for the same submission ahead of time, while the
-        caller's check runs, so a check rarely waits for a fork.
-        """
+        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``."""
         env = {
             "HOME": str(home),
             "TMPDIR": str(home),
@@ -86,60 +84,35 @@ class Sandbox:
             "keep": [str(path) for path in (root, home, *keep)],
             "hide": list(self.hide),
         }
-        self._collect_spare()
-        spare, self._spare = self._spare, None
-        if spare is not None and spare[0] == message:
-            reply, fds = spare[1], spare[2]
-        else:
-            if spare is not None:
-                self._discard(spare[1], spare[2])
-            zygote.send(self._control, message)
-            reply, fds = zygote.receive(self._control)
-        zygote.send(self._control, message)
-        self._spare_message = message
+        reply, fds = self._zygote.spawn(message)
         return _WorkerProcess(
-            self, reply["pid"], reply["launcher"], socket.socket(fileno=fds[0]), fds[1], reply["memory_enforced"]
+            self,
+            self._zygote,
+            reply["pid"],
+            reply["launcher"],
+            socket.socket(fileno=fds[0]),
+            fds[1],
+            reply["memory_enforced"],
         )
-
-    def _collect_spare(self) -> None:
-        """Read the reply of a spawn sent ahead, so that the next reply read is the one asked for."""
-        if self._spare_message is not None:
-            reply, fds = zygote.receive(self._control)
-            self._spare = (self._spare_message, reply, fds)
-            self._spare_message = None
-
-    def _discard(self, reply: dict[str, Any], fds: list[int]) -> None:
-        for fd in fds:
-            os.close(fd)
-        self.release(reply["launcher"])
-
-    def release(self, launcher: int) -> None:
-        """Kill the worker of ``launcher``; the zygote reaps it and removes its cgroups in the background."""
-        zygote.send(self._control, {"op": "release", "launcher": launcher})
-
-    def wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
-        """How the worker of ``launcher`` ended (after it was killed or exited); None if still running."""
-        self._collect_spare()
-        zygote.send(self._control, {"op": "wait", "launcher": launcher, "timeout": timeout})
-        reply, _ = zygote.receive(self._control)
-        return reply["status"]
 
     def close(self) -> None:
         """Stop the zygote; it kills any worker still alive."""
-        self._collect_spare()
-        if self._spare is not None:
-            self._discard(self._spare[1], self._spare[2])
-            self._spare = None
-        self._control.close()
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(self._pid, 0)
+        self._zygote.close()
 
 
 class _WorkerProcess:
     def __init__(
-        self, sandbox: Sandbox, pid: int, launcher: int, sock: socket.socket, out_fd: int, memory_enforced: bool
+        self,
+        sandbox: Sandbox,
+        link: zygote.Link,
+        pid: int,
+        launcher: int,
+        sock: socket.socket,
+        out_fd: int,
+        memory_enforced: bool,
     ) -> None:
         self.sandbox = sandbox
+        self.link = link
         self.pid = pid
         self.launcher = launcher
         self.memory_enforced = memory_enforced
@@ -188,7 +161,7 @@ class _WorkerProcess:
 
     def _ended(self, label: str) -> SubmissionError:
         self.kill()
-        status = self.sandbox.wait(self.launcher, 2.0) or {}
+        status = self.link.wait(self.launcher, 2.0) or {}
         self.reaped = True
         if status.get("oom"):
             return MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
@@ -231,7 +204,7 @@ class _WorkerProcess:
         self.sock.close()
         os.close(self.out_fd)
         if not self.reaped:
-            self.sandbox.release(self.launcher)
+            self.link.release(self.launcher)
             self.reaped = True
 
 

@@ -24,6 +24,8 @@ from grader.sandbox import isolation, limits
 from grader.sandbox.worker import WorkerSpec, child_main
 
 _MESSAGE_BYTES = 1 << 16
+#: The trusted process's ends of every zygote's control socket.
+_CONTROLS: set[socket.socket] = set()
 
 
 def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
@@ -36,6 +38,10 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
     pid = os.fork()
     if pid == 0:
         ours.close()
+        # Another zygote's control socket must not live on here (or in our workers): that zygote
+        # would never see it closed, and student code could talk to it.
+        for other in _CONTROLS:
+            other.close()
         code = 0
         try:
             for name in preload:
@@ -49,6 +55,7 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
         finally:
             os._exit(code)
     theirs.close()
+    _CONTROLS.add(ours)
     return pid, ours
 
 
@@ -63,6 +70,64 @@ def receive(control: socket.socket) -> tuple[dict[str, Any], list[int]]:
     if not data:
         raise EOFError("the zygote is gone")
     return json.loads(data), fds
+
+
+class Link:
+    """The trusted side's end of one zygote: spawn (one worker forked ahead), release, wait, close."""
+
+    def __init__(self, preload: tuple[str, ...]) -> None:
+        self.pid, self.control = start(preload)
+        self._ahead: dict[str, Any] | None = None
+        self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
+
+    def spawn(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
+        """A worker for ``message``; the zygote forks the next one ahead, while the caller's check runs."""
+        self._collect()
+        spare, self._spare = self._spare, None
+        if spare is not None and spare[0] == message:
+            reply, fds = spare[1], spare[2]
+        else:
+            if spare is not None:
+                self._discard(spare)
+            send(self.control, message)
+            reply, fds = receive(self.control)
+        send(self.control, message)
+        self._ahead = message
+        return reply, fds
+
+    def _collect(self) -> None:
+        """Read the reply of a spawn sent ahead, so that the next reply read is the one asked for."""
+        if self._ahead is not None:
+            reply, fds = receive(self.control)
+            self._spare = (self._ahead, reply, fds)
+            self._ahead = None
+
+    def _discard(self, spare: tuple[dict[str, Any], dict[str, Any], list[int]]) -> None:
+        for fd in spare[2]:
+            os.close(fd)
+        self.release(spare[1]["launcher"])
+
+    def release(self, launcher: int) -> None:
+        """Kill the worker of ``launcher``; the zygote reaps it and removes its cgroups in the background."""
+        send(self.control, {"op": "release", "launcher": launcher})
+
+    def wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
+        """How the worker of ``launcher`` ended (after it was killed or exited); None if still running."""
+        self._collect()
+        send(self.control, {"op": "wait", "launcher": launcher, "timeout": timeout})
+        reply, _ = receive(self.control)
+        return reply["status"]
+
+    def close(self) -> None:
+        """Stop the zygote; it kills any worker still alive."""
+        self._collect()
+        if self._spare is not None:
+            self._discard(self._spare)
+            self._spare = None
+        _CONTROLS.discard(self.control)
+        self.control.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
 
 
 class _Zygote:
