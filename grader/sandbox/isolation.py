@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -83,13 +84,33 @@ def _check(result: int, what: str) -> None:
         raise OSError(errno, f"{what}: {os.strerror(errno)}")
 
 
+@functools.cache
 def level() -> str:
-    """``"namespaces"`` when workers get the full isolation above, else ``"session"``."""
-    return "namespaces" if _namespaces_available() else "session"
+    """``"namespaces"`` when workers get the full isolation above, else ``"session"``.
 
-
-def _namespaces_available() -> bool:
-    return os.name == "posix" and os.uname().sysname == "Linux" and os.geteuid() == 0
+    Being root is not enough (a container may forbid namespaces or new mounts): a
+    throwaway process tries the whole set-up once, and only its success counts.
+    """
+    if os.name != "posix" or os.uname().sysname != "Linux" or os.geteuid() != 0:
+        return "session"
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            unshare()
+            inner = os.fork()
+            if inner == 0:
+                status = 1
+                try:
+                    build_view([], [])
+                    drop_privileges()
+                    status = 0
+                finally:
+                    os._exit(status)
+            code = 0 if os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1]) == 0 else 1
+        finally:
+            os._exit(code)
+    return "namespaces" if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else "session"
 
 
 @dataclass(frozen=True)
