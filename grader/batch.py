@@ -5,143 +5,142 @@ every ``.zip`` of DIR is a submission. Grading processes are forked from this
 process before any torch op (each starts its own zygote), so torch is imported
 once for the whole batch. Each finished submission is written at once and
 atomically (``OUT/<name>.json``); a re-run skips submissions whose files and
-grader are unchanged, so an interrupted batch resumes where it stopped.
+grader are unchanged, so an interrupted batch resumes where it stopped. After
+every run ``OUT/grades.csv`` and ``OUT/summary.html`` are rebuilt from the
+results of all the batch's submissions, those kept from earlier runs included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
 import tempfile
-import zipfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import grader
+from grader import hidden as hidden_checks
 from grader.assignments import Assignment
+from grader.checks import Step
+from grader.errors import SubmissionError
+from grader.intake import Submission, find_submissions, prepare
+from grader.progress import Progress
 from grader.reporters import json as json_reporter
+from grader.reporters import summary
+from grader.results import CheckResult, GradeReport
 from grader.sandbox import Limits
 
-_ZIP_LIMIT_BYTES = 50 * 1024 * 1024
-_ZIP_LIMIT_FILES = 2000
+
+def _file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
-@dataclass(frozen=True)
-class Submission:
-    """One student's submission in the batch folder."""
-
-    name: str
-    path: Path
+#: What ``open`` would give a new file; mkstemp's 0600 would keep other TAs from reading OUT.
+_FILE_MODE = _file_mode()
+#: Formula prefixes: a cell starting with one runs as a formula when grades.csv is opened in a spreadsheet.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
-    """Child folders and zips are submissions; everything else is reported as skipped."""
-    found, skipped = [], []
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir() and not entry.is_symlink() and not entry.name.startswith("."):
-            found.append(Submission(entry.name, entry))
-        elif entry.is_file() and entry.suffix.lower() == ".zip":
-            found.append(Submission(entry.stem, entry))
-        else:
-            skipped.append(entry.name)
-    return found, skipped
-
-
-def locate(root: Path, assignment: Assignment) -> Path | None:
-    """The folder that holds the assignment's files: the root, or ``assignments/<name>/`` under it."""
-    for candidate in (root, root / "assignments" / assignment.name):
-        if any((candidate / f"{module}.py").is_file() for module in assignment.modules):
-            return candidate
-    return None
-
-
-def unpack(archive: Path, target: Path) -> None:
-    """Extract a zip safely: no absolute or ``..`` paths, no links, size and count caps."""
-    total = 0
-    with zipfile.ZipFile(archive) as bundle:
-        members = bundle.infolist()
-        if len(members) > _ZIP_LIMIT_FILES:
-            raise ValueError(f"the zip holds {len(members)} entries, more than {_ZIP_LIMIT_FILES}")
-        for member in members:
-            parts = Path(member.filename.replace("\\", "/")).parts
-            if member.filename.startswith("/") or ".." in parts or not parts:
-                raise ValueError(f"the zip has an unsafe path: {member.filename!r}")
-            if member.is_dir():
-                continue
-            destination = target.joinpath(*parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            with bundle.open(member) as source, open(destination, "wb") as sink:
-                while chunk := source.read(1 << 20):
-                    total += len(chunk)
-                    if total > _ZIP_LIMIT_BYTES:
-                        raise ValueError("the zip expands to more than 50 MB")
-                    sink.write(chunk)
-
-
-def fingerprint(path: Path) -> str:
-    """Hash of the submission's bytes and of the grader's own source: what a re-run compares."""
+def grader_key(limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
+    """What results depend on besides the submission: the grader's source, limits, device, the hidden checks."""
     digest = hashlib.sha256(grader.__version__.encode())
+    digest.update(json.dumps({**limits.to_dict(), "device": device}, sort_keys=True).encode())
     for source in sorted(Path(grader.__file__).parent.rglob("*")):
         if source.suffix in (".py", ".ini"):
             digest.update(source.read_bytes())
+    for folder in hidden:
+        for source in sorted(folder.rglob("*")):
+            # Bytecode caches change when the checks are merely imported, not when they change.
+            if source.is_file() and "__pycache__" not in source.parts:
+                digest.update(os.fsencode(source.relative_to(folder)) + b"\0" + source.read_bytes())
+    return digest.digest()
+
+
+def fingerprint(path: Path, key: bytes) -> str:
+    """Hash of the submission's bytes and of ``key`` (:func:`grader_key`): what a re-run compares."""
+    digest = hashlib.sha256(key)
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
     for file in files:
-        digest.update(str(file.relative_to(path) if path.is_dir() else file.name).encode())
+        digest.update(os.fsencode(file.relative_to(path) if path.is_dir() else file.name) + b"\0")
         digest.update(file.read_bytes())
     return digest.hexdigest()
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` so that ``path`` is either the old or the whole new content, never partial."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` so that ``path`` is either the old or the whole new content, never partial.
+
+    The file is valid UTF-8 whatever ``text`` holds: a lone surrogate (from a name or output that was not
+    UTF-8) is written as ``\\udcXX``, which inside a JSON string is the escape of that very character.
+    """
+    data = text.encode("utf-8", "backslashreplace")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), _FILE_MODE)
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
-def grade_one(grader_: Any, assignment: Assignment, submission: Submission) -> dict[str, Any]:
-    """Grade one submission into the ``--format json`` document plus ``status``."""
+def remove_partial(out: Path) -> None:
+    """Remove what a killed writer left: :func:`write_atomic`'s temporary files."""
+    for folder in (out, out / ".keys"):
+        for leftover in folder.glob(".*.tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+
+
+def grade_one(
+    grader_: Any, assignment: Assignment, submission: Submission, hidden: tuple[Path, ...] = ()
+) -> dict[str, Any]:
+    """Grade one submission into the ``--format json`` document plus ``status`` (and ``output``, why)."""
     with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
-        root = submission.path
-        if root.is_file():
-            root = Path(tmp) / "unzipped"
-            try:
-                unpack(submission.path, root)
-            except (ValueError, zipfile.BadZipFile, OSError, UnicodeError) as exc:
-                return _invalid(f"unreadable zip: {exc}")
-        folder = locate(root, assignment)
-        if folder is None:
-            expected = ", ".join(f"{m}.py" for m in assignment.modules)
-            return _invalid(f"none of {expected} found at the top level or under assignments/{assignment.name}/")
-        report = grader_.grade(folder)
+        try:
+            folder = prepare(submission.path, Path(tmp), assignment)
+        except SubmissionError as exc:
+            return failed("invalid", str(exc))
+        report = grader_.grade(folder, hidden=hidden)
     document = json_reporter.to_dict(report)
-    document["status"] = _status(report)
+    document["status"], reason = _status(report)
+    if reason:
+        document["output"] = reason
     return document
 
 
-def _invalid(reason: str) -> dict[str, Any]:
-    return {"score": 0, "max_score": 0, "execution_time": 0, "tests": [], "status": "invalid", "output": reason}
+def failed(status: str, reason: str) -> dict[str, Any]:
+    """The document of a submission that got no grade: ``invalid`` (its fault) or ``error`` (the grader's)."""
+    return {"score": 0, "max_score": 0, "execution_time": 0, "tests": [], "status": status, "output": reason}
 
 
-def _status(report: Any) -> str:
-    kinds = {check.error for check in report.checks}
+def _status(report: GradeReport) -> tuple[str, str]:
     for kind, status in (("MemoryLimit", "memory"), ("Timeout", "timeout"), ("WorkerCrashed", "crashed")):
-        if kind in kinds:
-            return status
-    return "graded"
+        for check in report.checks:
+            if check.error == kind:
+                return status, f"{check.title}: {check.message}"
+    return "graded", ""
 
 
-def write_grades(out: Path, names: list[str]) -> None:
-    """``grades.csv``: one row per submission, one column per step and per check."""
+def load_results(out: Path, names: list[str]) -> dict[str, dict[str, Any]]:
+    """The results in ``out`` of the submissions ``names`` (those not graded yet are missing)."""
     documents = {}
     for name in names:
-        path = out / f"{name}.json"
-        if path.exists():
-            documents[name] = json.loads(path.read_text(encoding="utf-8"))
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            documents[name] = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+    return documents
+
+
+def write_grades(out: Path, documents: dict[str, dict[str, Any]]) -> None:
+    """``grades.csv``: one row per submission, one column per step and per check."""
     steps = list(dict.fromkeys(t["step"] for d in documents.values() for t in d["tests"]))
     checks = list(dict.fromkeys(t["check"] for d in documents.values() for t in d["tests"]))
     buffer = io.StringIO()
@@ -152,7 +151,7 @@ def write_grades(out: Path, names: list[str]) -> None:
         by_check = {t["check"]: t["score"] for t in document["tests"]}
         writer.writerow(
             [
-                name,
+                "'" + name if name.startswith(_FORMULA) else name,
                 document["score"],
                 document["max_score"],
                 *(by_step[s] for s in steps),
@@ -163,27 +162,72 @@ def write_grades(out: Path, names: list[str]) -> None:
     write_atomic(out / "grades.csv", buffer.getvalue())
 
 
-def run(assignment: Assignment, folder: Path, out: Path, jobs: int, limits: Limits, log: Any = print) -> list[str]:
-    """Grade every submission in ``folder`` into ``out``; returns the submission names."""
-    submissions, skipped = find_submissions(folder)
+def _hidden_warning(assignment: Assignment, documents: dict[str, dict[str, Any]]) -> str:
+    """The manifest check of a staff run (see :func:`grader.hidden.mismatch`), on the first graded result."""
+    for document in documents.values():
+        if document["tests"]:
+            checks = [
+                CheckResult(t["check"], t["name"], Step(t["step"]), "", t["max_score"], True, hidden=True)
+                for t in document["tests"]
+                if t["visibility"] == "after_published"
+            ]
+            return hidden_checks.mismatch(hidden_checks.manifest(assignment), GradeReport(assignment.name, "", checks))
+    return ""
+
+
+def run(
+    assignment: Assignment,
+    folder: Path,
+    out: Path,
+    jobs: int,
+    limits: Limits,
+    log: Callable[[str], None] = print,
+    hidden: tuple[Path, ...] = (),
+    terminal: TextIO | None = None,
+    device: str = "cpu",
+) -> list[str]:
+    """Grade every submission in ``folder`` into ``out``; returns the submission names.
+
+    ``terminal``, a TTY, gets a progress bar. On Ctrl-C (KeyboardInterrupt, raised again) the grading
+    processes stop, and grades.csv and summary.html are still written from every finished result.
+    """
+    submissions, notes = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
-    for name in skipped:
-        log(f"skipped {name}: not a folder or .zip")
-    names = [s.name for s in submissions]
-    if len(set(names)) != len(names):
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        log(f"skipped {', '.join(duplicates)}: more than one submission has this name")
-        submissions = [s for s in submissions if s.name not in duplicates]
+    remove_partial(out)
+    for note in notes:
+        log(note)
+    key = grader_key(limits, hidden, device)
     pending = []
     for submission in submissions:
-        key = fingerprint(submission.path)
+        digest = fingerprint(submission.path, key)
         keyfile = out / ".keys" / submission.name
-        if keyfile.exists() and keyfile.read_text() == key and (out / f"{submission.name}.json").exists():
+        if keyfile.exists() and keyfile.read_text() == digest and (out / f"{submission.name}.json").exists():
             log(f"{submission.name}: unchanged, kept")
             continue
-        pending.append((submission, key))
+        pending.append((submission, digest))
     from grader.pool import grade_all
 
-    grade_all(assignment, pending, out, jobs, limits, log, hide=(folder.resolve(), out.resolve()))
-    write_grades(out, [s.name for s in submissions])
-    return [s.name for s in submissions]
+    names = [submission.name for submission in submissions]
+    progress = Progress(len(pending), jobs, log, terminal)
+    try:
+        grade_all(
+            assignment,
+            pending,
+            out,
+            jobs,
+            limits,
+            progress,
+            hide=(folder.resolve(), out.resolve()),
+            hidden=hidden,
+            device=device,
+        )
+    finally:
+        remove_partial(out)
+        documents = load_results(out, names)
+        write_grades(out, documents)
+        pending_names = [name for name in names if name not in documents]
+        write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
+    if hidden and (warning := _hidden_warning(assignment, documents)):
+        log(f"Warning: {warning}")
+    log(f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} ({len(documents)} of {len(names)} submissions).")
+    return names

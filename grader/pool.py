@@ -4,22 +4,36 @@ The parent imports what grading needs (no torch op runs here), then forks
 ``jobs`` grading processes; each builds its own :class:`grader.runner.Grader`
 (and so its own zygote) and grades the submissions the parent hands it, one
 at a time, writing each result atomically as soon as it is done.
+
+Ctrl-C: a terminal sends SIGINT to the whole process group, so grading
+processes ignore it and the parent alone decides. It sends each of them
+SIGTERM, on which a grading process abandons the submission in hand (its
+temporary folders are removed, its zygote and workers stopped) but finishes a
+result it is writing; whoever has not ended after ``_STOP_SECONDS`` is killed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import select
+import signal
 import socket
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from grader.assignments import Assignment
+from grader.progress import Progress
 from grader.sandbox import Limits
 from grader.sandbox.limits import die_with_parent
+
+_STOP_SECONDS = 10.0
+#: How often the progress bar's clock is redrawn while nothing finishes.
+_TICK_SECONDS = 1.0
 
 
 def grade_all(
@@ -28,90 +42,215 @@ def grade_all(
     out: Path,
     jobs: int,
     limits: Limits,
-    log: Any,
+    progress: Progress,
     hide: tuple[Path, ...] = (),
+    hidden: tuple[Path, ...] = (),
+    device: str = "cpu",
 ) -> None:
-    """Grade ``pending`` (submission, fingerprint) pairs with ``jobs`` processes; workers never see ``hide``."""
+    """Grade ``pending`` (submission, fingerprint) pairs with ``jobs`` processes, with the ``hidden`` checks too.
+
+    Student code never sees ``hide`` nor ``hidden``. On KeyboardInterrupt every grading process is stopped
+    before it is raised again; the results already written stay.
+    """
     if not pending:
         return
-    from grader.runner import PRELOAD
+    from grader.runner import DEFERRED, PRELOAD
 
-    # Imported once here (no torch op runs in this process), inherited by every grading process and zygote.
-    for name in PRELOAD + assignment.probe_modules:
+    # Imported once here (no torch op runs in this process), inherited by every grading process and zygote
+    # (with the deferred imports done, no grading process needs an early zygote).
+    for name in PRELOAD + DEFERRED + assignment.probe_modules:
         importlib.import_module(name)
-    queue = list(pending)
-    idle: list[socket.socket] = []
+    pool = _Pool(assignment, limits, out, (*hide, *hidden), hidden, device)
+    queue = deque(pending)
     busy: dict[socket.socket, tuple[Any, float]] = {}
-    for _ in range(max(1, min(jobs, len(queue)))):
-        idle.append(_fork(assignment, limits, out, hide))
-    done = 0
-    while queue or busy:
-        while queue and idle:
-            sock = idle.pop()
-            submission, key = queue.pop(0)
-            _send(sock, {"name": submission.name, "path": str(submission.path), "key": key})
-            busy[sock] = (submission, time.monotonic())
-        ready, _, _ = select.select(list(busy), [], [])
-        for sock in ready:
-            submission, started = busy.pop(sock)
-            line = _read_line(sock)
-            done += 1
-            prefix = f"[{done}/{len(pending)}] {submission.name}:"
-            if line is None:
-                log(f"{prefix} the grading process died; recorded as error")
-                _write_error(out, submission.name, "the grading process died while grading this submission")
-                sock.close()
-                idle.append(_fork(assignment, limits, out, hide))
-                continue
-            result = json.loads(line)
-            log(
-                f"{prefix} {result['score']:g}/{result['max_score']:g} {result['status']} "
-                f"({time.monotonic() - started:.1f} s)"
-            )
-            idle.append(sock)
-    for sock in idle:
+    interrupted = True
+    try:
+        progress.tick()
+        idle = pool.start(max(1, min(jobs, len(queue))))
+        while queue or busy:
+            while queue and idle:
+                sock = idle.pop()
+                submission, key = queue.popleft()
+                _send(sock, {"name": submission.name, "path": str(submission.path), "key": key})
+                busy[sock] = (submission, time.monotonic())
+            ready, _, _ = select.select(list(busy), [], [], _TICK_SECONDS)
+            progress.tick()
+            for sock in ready:
+                submission, started = busy.pop(sock)
+                line = _read_line(sock)
+                if line is None:
+                    _write_error(out, submission.name, "the grading process died while grading this submission")
+                    idle.append(pool.replace(sock))
+                    summary = "the grading process died; recorded as error"
+                else:
+                    result = json.loads(line)
+                    summary = f"{result['score']:g}/{result['max_score']:g} {result['status']}"
+                    idle.append(sock)
+                progress.finished(submission.name, summary, time.monotonic() - started)
+        interrupted = False
+    finally:
+        progress.close()
+        pool.close(interrupted)
+
+
+class _Pool:
+    """The grading processes: their pids by their sockets."""
+
+    def __init__(
+        self,
+        assignment: Assignment,
+        limits: Limits,
+        out: Path,
+        hide: tuple[Path, ...],
+        hidden: tuple[Path, ...],
+        device: str,
+    ) -> None:
+        self._args = (assignment, limits, out, hide, hidden, device)
+        self._children: dict[socket.socket, int] = {}
+
+    def start(self, count: int) -> list[socket.socket]:
+        """Fork ``count`` more grading processes; returns the parent's ends of their channels.
+
+        Each process hands over a fresh channel once its zygote is forked (see :func:`_serve`); they all
+        start at once, so the wait is for the slowest, not for all of them in turn.
+        """
+        first = [self._fork() for _ in range(count)]
+        channels = []
+        for sock in first:
+            _, fds, _, _ = socket.recv_fds(sock, 1, 1)
+            pid = self._children.pop(sock)
+            sock.close()
+            if not fds:
+                raise OSError("a grading process ended while it started")
+            channel = socket.socket(fileno=fds[0])
+            self._children[channel] = pid
+            channels.append(channel)
+        return channels
+
+    def _fork(self) -> socket.socket:
+        ours, theirs = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            for other in self._children:
+                other.close()
+            code = 0
+            try:
+                # A terminal's Ctrl-C reaches the whole process group; the parent decides what it means.
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+                die_with_parent()
+                _serve(*self._args, theirs)
+            except BaseException:
+                code = 70
+            finally:
+                os._exit(code)
+        theirs.close()
+        self._children[ours] = pid
+        return ours
+
+    def replace(self, sock: socket.socket) -> socket.socket:
+        """Reap the grading process of ``sock`` (it died) and start another."""
+        pid = self._children.pop(sock)
         sock.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+        return self.start(1)[0]
 
+    def close(self, interrupted: bool) -> None:
+        """Let every grading process end (asked to stop at once when ``interrupted``) and reap it.
 
-def _fork(assignment: Assignment, limits: Limits, out: Path, hide: tuple[Path, ...]) -> socket.socket:
-    ours, theirs = socket.socketpair()
-    pid = os.fork()
-    if pid == 0:
-        ours.close()
-        code = 0
+        A second Ctrl-C while they stop is ignored: it would leave their workspaces behind.
+        """
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            die_with_parent()
-            _serve(assignment, limits, out, hide, theirs)
-        except BaseException:
-            code = 70
+            for sock, pid in self._children.items():
+                if interrupted:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGTERM)
+                sock.close()  # an idle grading process ends when it reads the end of its socket
+            _reap(set(self._children.values()), time.monotonic() + _STOP_SECONDS)
+            self._children.clear()
         finally:
-            os._exit(code)
-    theirs.close()
-    return ours
+            signal.signal(signal.SIGINT, previous)
 
 
-def _serve(assignment: Assignment, limits: Limits, out: Path, hide: tuple[Path, ...], sock: socket.socket) -> None:
-    from grader.batch import Submission, grade_one, write_atomic
+def _reap(pids: set[int], deadline: float) -> None:
+    """Wait for ``pids`` until ``deadline``, then kill those left (their zygotes die with them)."""
+    while pids and time.monotonic() < deadline:
+        for pid in list(pids):
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                    continue
+            pids.discard(pid)
+        time.sleep(0.02)
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
+
+
+class _Stop:
+    """A grading process's SIGTERM: stop grading at once, but never in the middle of writing a result."""
+
+    requested = False
+    writing = False
+
+    @classmethod
+    def handle(cls, signum: int, frame: Any) -> None:
+        if cls.requested:
+            return
+        cls.requested = True
+        if not cls.writing:
+            # KeyboardInterrupt, not an exception of ours: pytest stops the session on it, where another
+            # exception would only fail the check that was running.
+            raise KeyboardInterrupt
+
+
+def _serve(
+    assignment: Assignment,
+    limits: Limits,
+    out: Path,
+    hide: tuple[Path, ...],
+    hidden: tuple[Path, ...],
+    device: str,
+    sock: socket.socket,
+) -> None:
+    from grader.batch import grade_one, write_atomic
+    from grader.intake import Submission
     from grader.runner import Grader
 
-    grader_ = Grader(assignment, limits, hide=(out, *hide))
+    grader_ = Grader(assignment, limits, hide=hide, device=device)
+    # The zygote just forked holds a copy of ``sock``, and so will every worker running student code: which
+    # could then read jobs or write forged results on it. Jobs come on a fresh channel they never see.
+    channel, theirs = socket.socketpair()
+    socket.send_fds(sock, [b"\0"], [theirs.fileno()])
+    theirs.close()
+    sock.close()
+    sock = channel
+    # Only now: a SIGTERM before this ends the process outright, which is all there is to do yet, and the
+    # zygote must not inherit the handler.
+    signal.signal(signal.SIGTERM, _Stop.handle)
     try:
-        while (line := _read_line(sock)) is not None:
+        while not _Stop.requested and (line := _read_line(sock)) is not None:
             job = json.loads(line)
-            document = grade_one(grader_, assignment, Submission(job["name"], Path(job["path"])))
+            document = grade_one(grader_, assignment, Submission(job["name"], Path(job["path"])), hidden)
+            _Stop.writing = True
+            if _Stop.requested:  # the grading was cut short: what it found is not the submission's grade
+                return
             write_atomic(out / f"{job['name']}.json", json.dumps(document, indent=2, ensure_ascii=False))
             (out / ".keys").mkdir(exist_ok=True)
             write_atomic(out / ".keys" / job["name"], job["key"])
             _send(sock, {"score": document["score"], "max_score": document["max_score"], "status": document["status"]})
+            _Stop.writing = False
     finally:
         grader_.close()
 
 
 def _write_error(out: Path, name: str, reason: str) -> None:
-    from grader.batch import write_atomic
+    from grader.batch import failed, write_atomic
 
-    document = {"score": 0, "max_score": 0, "execution_time": 0, "tests": [], "status": "error", "output": reason}
-    write_atomic(out / f"{name}.json", json.dumps(document, indent=2))
+    write_atomic(out / f"{name}.json", json.dumps(failed("error", reason), indent=2))
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:

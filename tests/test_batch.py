@@ -1,16 +1,90 @@
-"""Batch grading as a TA runs it: mixed folders and zips, bad input, resume, and --jobs-independent grades."""
+"""Batch grading as a TA runs it: mixed folders and zips, bad input, hidden checks, Ctrl-C and resume,
+--jobs-independent grades, the summary page and the progress line.
+
+One class folder holds every case and is graded once (module fixture); what only needs the pieces
+(naming, unzipping, the page, the progress line) is tested on them directly, without grading.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import zipfile
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SOLUTION, run_grader
+from conftest import ROOT, SOLUTION, STUBS, run_grader
+
+from grader import assignments
+from grader.batch import write_atomic
+from grader.errors import SubmissionError
+from grader.intake import find_submissions, prepare
+from grader.progress import Progress, bar, clock, estimate
+from grader.reporters import summary
+from grader.sandbox import isolation
+
+HW1 = assignments.get("hw1")
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+NOT_UTF8 = os.fsdecode(b"caf\xe9")
+
+HIDDEN_CHECK = '''\
+"""A hidden check for the test: student code must not read it."""
+
+from grader.checks import Step, check, expect
+
+
+@check(points=2, step=Step.MODEL, slide="Step 2-2 Define the loss function")
+def test_hidden_checks_are_unreadable(student):
+    """student code cannot read the hidden checks"""
+    seen = student.module("model").peek(__file__)
+    expect(seen == "", f"student code read {len(seen)} characters of the hidden checks")
+'''
+
+PEEK = '''
+
+def peek(path):
+    """Read any file it can: the hidden checks must not be one."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+'''
+
+#: Student code that writes a forged result on every stream socket it inherited: it must reach no one.
+FORGE = """
+
+def _forge():
+    import os
+    import socket
+
+    for fd in range(3, 256):
+        try:
+            sock = socket.socket(fileno=os.dup(fd))
+        except OSError:
+            continue
+        try:
+            if sock.family == socket.AF_UNIX and sock.type == socket.SOCK_STREAM:
+                sock.setblocking(False)
+                sock.send(b'{"score": 999, "max_score": 1, "status": "forged"}\\n')
+        except OSError:
+            pass
+        finally:
+            sock.close()
+
+
+_forge()
+"""
 
 
 def _zip_folder(folder: Path, target: Path, prefix: str = "") -> None:
@@ -19,76 +93,503 @@ def _zip_folder(folder: Path, target: Path, prefix: str = "") -> None:
             bundle.write(path, prefix + path.name)
 
 
+def _zip_raw_name(target: Path, folder: Path, name: str, raw: bytes) -> None:
+    """A zip of ``folder``'s modules plus a file whose stored name is ``raw``; ``name`` has the same length.
+
+    zipfile writes a name that is not ASCII as UTF-8 and says so; other zippers store other encodings,
+    so the name is patched in the bytes, in the local header and in the central directory.
+    """
+    assert len(name.encode()) == len(raw)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        for path in sorted(folder.glob("*.py")):
+            bundle.write(path, path.name)
+        bundle.writestr(name, "notes\n")
+    data = buffer.getvalue()
+    assert data.count(name.encode()) == 2
+    target.write_bytes(data.replace(name.encode(), raw))
+
+
+def _zip_bomb(target: Path, megabytes: int) -> None:
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as bundle, bundle.open("data.py", "w") as member:
+        for _ in range(megabytes):
+            member.write(bytes(1 << 20))
+
+
+def _nest(inner: Path, target: Path, name: str) -> None:
+    with zipfile.ZipFile(target, "w") as bundle:
+        bundle.write(inner, name)
+
+
+@pytest.fixture(scope="module")
+def hidden_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("hidden-checks")
+    (folder / "test_secret.py").write_text(HIDDEN_CHECK)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tas-class")
+    scratch = tmp_path_factory.mktemp("tas-scratch")
     shutil.copytree(SOLUTION, folder / "alice")
+    with open(folder / "alice" / "model.py", "a") as model:
+        model.write(PEEK)
+    _zip_folder(STUBS, folder / "alice.zip")  # a second "alice": graded as alice.zip, never over alice/
     shutil.copytree(SOLUTION, folder / "bob" / "assignments" / "hw1")  # as `gh classroom clone` lays it out
     _zip_folder(SOLUTION, folder / "carol.zip")
+    (folder / "dave").mkdir()  # empty: nothing to grade
+    _zip_folder(STUBS, scratch / "hw1.zip")
+    _nest(scratch / "hw1.zip", folder / "erin.zip", "hw1.zip")  # a zip in the zip
+    _zip_folder(STUBS, folder / "frank.zip", prefix="frank/assignments/hw1/")  # one top folder
+    _nest(scratch / "hw1.zip", scratch / "middle.zip", "middle.zip")
+    _nest(scratch / "middle.zip", folder / "hank.zip", "outer.zip")  # three deep: too deep
+    _zip_bomb(folder / "ivan.zip", megabytes=51)
+    _zip_raw_name(folder / "judy.zip", STUBS, "notes-X.txt", b"notes-\xe9.txt")  # not UTF-8, not said to be
+    _zip_raw_name(folder / "kate.zip", STUBS, "notes-é.txt", b"notes-\xe9\xe9.txt")  # said UTF-8, is not
     with zipfile.ZipFile(folder / "mallory.zip", "w") as bundle:
         bundle.writestr("../escaped.py", "print('zip slip')\n")
-    (folder / "dave").mkdir()  # empty: nothing to grade
+    shutil.copytree(SOLUTION, folder / "forger")
+    with open(folder / "forger" / "model.py", "a") as model:
+        model.write(FORGE)
+    shutil.copytree(STUBS, folder / NOT_UTF8, ignore=shutil.ignore_patterns("*.md"))
+    (folder / NOT_UTF8 / os.fsdecode(b"r\xe9sum\xe9.txt")).write_text("not UTF-8\n")
+    (folder / HOSTILE_NAME).mkdir()
+    (folder / "=HYPERLINK(1)").mkdir()
     (folder / "notes.txt").write_text("not a submission\n")
     return folder
 
 
-def _batch(folder: Path, out: Path, jobs: int) -> tuple[str, dict[str, Any]]:
-    done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", str(jobs))
+def _batch(folder: Path, out: Path, jobs: int, hidden: Path) -> tuple[str, dict[str, Any]]:
+    done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", str(jobs), "--hidden", str(hidden))
     assert done.returncode == 0, done.stderr
-    return done.stdout, {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
+    assert "Traceback" not in done.stderr
+    return done.stdout, {path.stem: json.loads(path.read_text(encoding="utf-8")) for path in out.glob("*.json")}
 
 
 @pytest.fixture(scope="module")
-def first_run(class_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, dict[str, Any]]:
+def first_run(
+    class_folder: Path, hidden_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str, dict[str, Any]]:
     out = tmp_path_factory.mktemp("tas-out")
-    log, results = _batch(class_folder, out, jobs=2)
+    log, results = _batch(class_folder, out, 2, hidden_folder)
     return out, log, results
+
+
+def _public(document: dict[str, Any]) -> float:
+    return sum(t["score"] for t in document["tests"] if t["visibility"] == "visible")
 
 
 def test_every_kind_of_submission_gets_a_verdict(first_run: tuple[Path, str, dict[str, Any]]) -> None:
     out, log, results = first_run
-    assert set(results) == {"alice", "bob", "carol", "mallory", "dave"}
+    graded = {"alice", "alice.zip", "bob", "carol", "erin", "frank", "judy", "forger", "caf%E9"}
+    invalid = {"dave", "hank", "ivan", "kate", "mallory", HOSTILE_NAME, "=HYPERLINK(1)"}
+    assert set(results) == graded | invalid
+    checks = len(results["alice"]["tests"])
+    for name in graded:
+        assert results[name]["status"] == "graded" and len(results[name]["tests"]) == checks, name
     for name in ("alice", "bob", "carol"):
-        assert results[name]["status"] == "graded" and results[name]["score"] == 100, name
-    assert results["mallory"]["status"] == "invalid" and "unsafe path" in results["mallory"]["output"]
-    assert results["dave"]["status"] == "invalid"
-    assert "skipped notes.txt" in log
+        assert _public(results[name]) == 100, name
+    for name in ("alice.zip", "erin", "frank", "judy", "caf%E9"):  # the stubs: found, graded, no points
+        assert results[name]["score"] == 0, name
+    reasons = {name: results[name]["output"] for name in invalid}
+    assert all(results[name]["status"] == "invalid" and results[name]["tests"] == [] for name in invalid)
+    assert "none of data.py, model.py, train.py, evaluate.py found" in reasons["dave"]
+    assert "neither in outer.zip" in reasons["hank"]
+    assert "more than 50 MB (a zip bomb?)" in reasons["ivan"]
+    assert "marked as UTF-8 but is not" in reasons["kate"]
+    assert "unsafe path" in reasons["mallory"]
+    assert "skipped notes.txt: not a folder or .zip" in log
+    assert "alice.zip: named with .zip because another submission is named alice" in log
+    assert "caf%E9: its name has bytes that are not UTF-8" in log
     assert not (out.parent / "escaped.py").exists()
+
+
+def test_hidden_checks_run_hidden_and_unreadable(first_run: tuple[Path, str, dict[str, Any]]) -> None:
+    _, log, results = first_run
+    hidden = [t for t in results["alice"]["tests"] if t["visibility"] == "after_published"]
+    assert [(t["check"], t["max_score"]) for t in hidden] == [("test_hidden_checks_are_unreadable", 2)]
+    if isolation.level() == "namespaces":
+        assert hidden[0]["status"] == "passed", hidden[0]["output"]
+    assert "Warning: hidden.json announces 0 hidden checks worth 0 points, but 1 worth 2 ran" in log
+
+
+def test_student_code_cannot_forge_or_shift_the_results(first_run: tuple[Path, str, dict[str, Any]]) -> None:
+    _, log, results = first_run
+    assert "forged" not in log and "999" not in log
+    lines = re.findall(r"^\[\d+/\d+\] (.+): (\S+)/(\S+) (\w+) \(", log, re.MULTILINE)
+    assert len(lines) == len(results)
+    for name, score, max_score, status in lines:
+        document = results[name]
+        assert (float(score), float(max_score), status) == (
+            document["score"],
+            document["max_score"],
+            document["status"],
+        )
 
 
 def test_grades_csv_has_a_row_per_submission_and_a_column_per_step_and_check(
     first_run: tuple[Path, str, dict[str, Any]],
 ) -> None:
     out, _, results = first_run
-    with open(out / "grades.csv", newline="") as handle:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
-    assert set(rows) == set(results)
+    # A name that would run as a spreadsheet formula is quoted.
+    assert set(rows) == set(results) - {"=HYPERLINK(1)"} | {"'=HYPERLINK(1)"}
     columns = set(rows["alice"])
     assert {"score", "max_score", "status", "data", "model", "train", "evaluate", "end-to-end"} <= columns
     assert {t["check"] for t in results["alice"]["tests"]} <= columns
-    assert float(rows["alice"]["score"]) == 100
+    assert float(rows["carol"]["score"]) == 100 and rows["ivan"]["status"] == "invalid"
+    for path in out.iterdir():
+        if path.is_file():
+            path.read_bytes().decode("utf-8")  # every output is valid UTF-8, whatever the names were
+
+
+class _Page(HTMLParser):
+    """Tags with their attributes, and the text, of an HTML page."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+    def rows(self, attribute: str) -> list[dict[str, str | None]]:
+        """The attributes of every row that has ``attribute``, in page order."""
+        return [attrs for tag, attrs in self.tags if tag == "tr" and attribute in attrs]
+
+
+_ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "b", "div", "span"}
+_ALLOWED_TAGS |= {"table", "thead", "tbody", "tr", "th", "td"}
+
+
+def test_summary_page_lists_every_submission_and_escapes_their_names(
+    first_run: tuple[Path, str, dict[str, Any]],
+) -> None:
+    out, _, results = first_run
+    page = _Page((out / "summary.html").read_text(encoding="utf-8"))
+    assert {tag for tag, _ in page.tags} <= _ALLOWED_TAGS
+    listed = {attrs["data-submission"] for attrs in page.rows("data-score")}
+    assert listed == set(results)
+    assert HOSTILE_NAME in "".join(page.text)
+    assert sum(int(attrs["data-count"] or 0) for tag, attrs in page.tags if "data-count" in attrs) == 9
 
 
 def test_a_second_run_resumes_and_regrades_only_what_changed(
-    class_folder: Path, first_run: tuple[Path, str, dict[str, Any]]
+    class_folder: Path, hidden_folder: Path, first_run: tuple[Path, str, dict[str, Any]]
 ) -> None:
     out, _, _ = first_run
-    log, _ = _batch(class_folder, out, jobs=2)
+    log, _ = _batch(class_folder, out, 2, hidden_folder)
     assert "alice: unchanged, kept" in log and "carol: unchanged, kept" in log
     model = class_folder / "alice" / "model.py"
     model.write_text(model.read_text() + "\n# edited\n")
-    log, results = _batch(class_folder, out, jobs=2)
+    log, results = _batch(class_folder, out, 2, hidden_folder)
     assert "alice: unchanged" not in log and "bob: unchanged, kept" in log
-    assert results["alice"]["score"] == 100
+    assert _public(results["alice"]) == 100
 
 
 def test_grades_do_not_depend_on_jobs(
-    class_folder: Path, first_run: tuple[Path, str, dict[str, Any]], tmp_path: Path
+    class_folder: Path, hidden_folder: Path, first_run: tuple[Path, str, dict[str, Any]], tmp_path: Path
 ) -> None:
     _, _, with_two = first_run
-    _, with_one = _batch(class_folder, tmp_path / "one-job", jobs=1)
+    subset = tmp_path / "subset"  # the graded kinds, without paying for the whole class twice
+    for name in ("alice", "bob", "carol.zip", "erin.zip", "dave"):
+        source = class_folder / name
+        if source.is_dir():
+            shutil.copytree(source, subset / name)
+        else:
+            subset.mkdir(exist_ok=True)
+            shutil.copy(source, subset / name)
+    _, with_one = _batch(subset, tmp_path / "one-job", 1, hidden_folder)
 
     def verdicts(document: dict[str, Any]) -> list[tuple[str, float, str]]:
         return [(t["check"], t["score"], t["status"]) for t in document["tests"]]
 
-    assert {n: verdicts(d) for n, d in with_one.items()} == {n: verdicts(d) for n, d in with_two.items()}
+    assert {n: verdicts(d) for n, d in with_one.items()} == {n: verdicts(with_two[n]) for n in with_one}
+
+
+def _session_members(session: int) -> list[str]:
+    """The live processes of a session (zombies are gone already, only not yet reaped)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if int(fields[3]) == session and fields[0] != "Z":
+            members.append(stat)
+    return members
+
+
+def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Path) -> None:
+    folder = tmp_path / "class"
+    for name in ("a1", "a2"):
+        shutil.copytree(SOLUTION, folder / name)
+    shutil.copytree(STUBS, folder / "a3", ignore=shutil.ignore_patterns("*.md"))
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+    command = [sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1"]
+    batch = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job is
+        env={**os.environ, "TMPDIR": str(scratch)},  # every workspace it makes, where we can see it
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(out.glob("*.json")):
+            assert batch.poll() is None and time.monotonic() < deadline, f"the batch ended first: {batch.returncode}"
+            time.sleep(0.05)
+        os.killpg(batch.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+        interrupted = time.monotonic()
+        _, stderr = batch.communicate(timeout=60)
+        stopped_after = time.monotonic() - interrupted
+    finally:
+        if batch.poll() is None:
+            os.killpg(batch.pid, signal.SIGKILL)
+            batch.wait()
+    assert batch.returncode == 130 and stopped_after < 20
+    assert "Traceback" not in stderr and "Interrupted: every finished result is kept" in stderr
+    deadline = time.monotonic() + 5
+    while _session_members(batch.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _session_members(batch.pid) == []  # grading processes, zygotes, workers' launchers: all gone
+    assert list(scratch.iterdir()) == []  # and so are the workspaces
+    finished = {path.stem for path in out.glob("*.json")}
+    assert "a1" in finished and finished <= {"a1", "a2", "a3"}
+    assert {path.name for path in out.iterdir()} == {f"{n}.json" for n in finished} | {
+        ".keys",
+        "grades.csv",
+        "summary.html",
+    }
+    assert {path.name for path in (out / ".keys").iterdir()} == finished
+    page = (out / "summary.html").read_text(encoding="utf-8")
+    for name in {"a1", "a2", "a3"} - finished:
+        assert f'data-submission="{name}" data-status="pending"' in page
+
+    done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    for name in finished:
+        assert f"{name}: unchanged, kept" in done.stdout
+    results = {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
+    assert {name: (d["status"], d["score"]) for name, d in results.items()} == {
+        "a1": ("graded", 100),
+        "a2": ("graded", 100),
+        "a3": ("graded", 0),
+    }
+
+
+# Naming and unzipping, without grading.
+
+
+def test_names_never_collide_and_are_printable(tmp_path: Path) -> None:
+    for name in ("alice", NOT_UTF8, "caf%E9", ".git", "line\nbreak"):
+        (tmp_path / name).mkdir()
+    for name in ("alice.zip", "x.zip", "x.ZIP", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    found, notes = find_submissions(tmp_path)
+    assert {s.name: s.path.name for s in found} == {
+        "alice": "alice",
+        "alice.zip": "alice.zip",
+        "line%0Abreak": "line\nbreak",
+        "x.zip": "x.zip",
+        "x.ZIP": "x.ZIP",
+    }
+    assert "skipped caf%E9: another submission is also named caf%E9; rename one" in notes
+    assert "skipped .git: hidden" in notes and "skipped notes.txt: not a folder or .zip" in notes
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["{m}", "alice/{m}", "alice/assignments/hw1/{m}", "alice/hw1/{m}", "__MACOSX/alice/._data.py", ".hidden/x"],
+)
+def test_files_are_found_at_the_top_or_in_a_single_folder(tmp_path: Path, layout: str) -> None:
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for module in HW1.modules:
+            bundle.writestr(layout.format(m=f"{module}.py") if "{m}" in layout else f"alice/{module}.py", "")
+        if "{m}" not in layout:
+            bundle.writestr(layout, "junk beside the one real folder")
+    folder = prepare(archive, tmp_path / "scratch", HW1)
+    assert {path.name for path in folder.iterdir()} >= {f"{m}.py" for m in HW1.modules}
+
+
+def test_a_zip_in_a_folder_or_a_zip_is_unpacked_one_level_deep(tmp_path: Path) -> None:
+    _zip_folder(STUBS, tmp_path / "hw1.zip")
+    (tmp_path / "student").mkdir()
+    shutil.copy(tmp_path / "hw1.zip", tmp_path / "student" / "upload.ZIP")
+    assert (prepare(tmp_path / "student", tmp_path / "s1", HW1) / "data.py").is_file()
+    _nest(tmp_path / "hw1.zip", tmp_path / "twice.zip", "x/hw1.zip")
+    assert (prepare(tmp_path / "twice.zip", tmp_path / "s2", HW1) / "data.py").is_file()
+    with zipfile.ZipFile(tmp_path / "two.zip", "w") as bundle:
+        bundle.write(tmp_path / "hw1.zip", "a.zip")
+        bundle.write(tmp_path / "hw1.zip", "b.zip")
+    with pytest.raises(SubmissionError, match=r"but 2 zips \(a.zip, b.zip\); submit one"):
+        prepare(tmp_path / "two.zip", tmp_path / "s3", HW1)
+
+
+def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
+    _zip_bomb(tmp_path / "bomb.zip", megabytes=51)
+    _zip_raw_name(tmp_path / "flagged.zip", STUBS, "é.txt", b"\xe9\xe9.txt")
+    (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really")
+    with zipfile.ZipFile(tmp_path / "absolute.zip", "w") as bundle:
+        bundle.writestr("/etc/evil.py", "")
+    expected = {
+        "bomb.zip": "the zip expands to more than 50 MB (a zip bomb?)",
+        "flagged.zip": "flagged.zip: a file name in it is marked as UTF-8 but is not; zip it again",
+        "broken.zip": "broken.zip is not a readable zip: File is not a zip file",
+        "absolute.zip": "the zip has an unsafe path: '/etc/evil.py'",
+    }
+    for name, reason in expected.items():
+        with pytest.raises(SubmissionError) as error:
+            prepare(tmp_path / name, tmp_path / f"scratch-{name}", HW1)
+        assert str(error.value) == reason
+
+
+def test_results_are_valid_utf8_whatever_they_hold(tmp_path: Path) -> None:
+    document = {"output": f"{NOT_UTF8}: printed bytes that are not UTF-8"}
+    write_atomic(tmp_path / "x.json", json.dumps(document, ensure_ascii=False))
+    assert json.loads((tmp_path / "x.json").read_bytes().decode("utf-8")) == document
+    assert [path.name for path in tmp_path.iterdir()] == ["x.json"]
+
+
+# The summary page, from hand-made results.
+
+
+def _document(status: str, passed: dict[str, bool], seconds: float, output: str = "") -> dict[str, Any]:
+    checks = {"test_a": ("data", 10), "test_b": ("data", 20), "test_c": ("model", 70)}
+    tests = [
+        {
+            "name": f"check {check}",
+            "check": check,
+            "step": step,
+            "score": points if passed[check] else 0,
+            "max_score": points,
+            "status": "passed" if passed[check] else "failed",
+            "output": "" if passed[check] else f"{check} failed: <img src=x onerror=alert(2)> & more",
+            "visibility": "visible",
+        }
+        for check, (step, points) in checks.items()
+        if check in passed
+    ]
+    document = {
+        "score": sum(t["score"] for t in tests),
+        "max_score": sum(t["max_score"] for t in tests),
+        "execution_time": seconds,
+        "tests": tests,
+        "status": status,
+    }
+    return document | ({"output": output} if output else {})
+
+
+HAND_MADE = {
+    "<script>alert(1)</script>": _document("graded", {"test_a": True, "test_b": True, "test_c": True}, 5.0),
+    "bob": _document("graded", {"test_a": True, "test_b": False, "test_c": False}, 7.5),
+    "carol": _document("graded", {"test_a": False, "test_b": True, "test_c": True}, 3.0),
+    "dan": _document(
+        "timeout", {"test_a": True, "test_b": True, "test_c": False}, 61.0, "check test_c: did not finish in 20 s"
+    ),
+    "eve": {**_document("invalid", {}, 0), "output": "none of data.py found <b>at all</b>"},
+    "fay": {**_document("error", {}, 0), "output": "the grading process died"},
+}
+
+
+@pytest.fixture(scope="module")
+def hand_made_page() -> _Page:
+    return _Page(summary.render("hw1", HAND_MADE, pending=["zed"]))
+
+
+def test_summary_is_self_contained_and_escapes_everything(hand_made_page: _Page) -> None:
+    page = summary.render("hw1", HAND_MADE, pending=["zed"])
+    assert {tag for tag, _ in hand_made_page.tags} <= _ALLOWED_TAGS  # no script, no img, no link
+    assert not [attrs for _, attrs in hand_made_page.tags if {"src", "href"} & set(attrs)]
+    policy = [attrs["content"] for tag, attrs in hand_made_page.tags if attrs.get("http-equiv")]
+    assert policy == ["default-src 'none'; style-src 'unsafe-inline'"]
+    text = "".join(hand_made_page.text)
+    for hostile in ("<script>alert(1)</script>", "<img src=x onerror=alert(2)> & more", "<b>at all</b>"):
+        assert hostile in text  # shown as text, which only escaping gives
+    assert "<script" not in page and "<img" not in page
+
+
+def test_summary_histogram_and_pass_rates_match_the_results(hand_made_page: _Page) -> None:
+    histogram = {
+        attrs["data-low"]: int(attrs["data-count"] or 0) for _, attrs in hand_made_page.tags if "data-low" in attrs
+    }
+    # 100, 10, 90 and 30 points of 100; invalid and error results have no score.
+    assert histogram == {str(low): {10: 1, 30: 1, 90: 2}.get(low, 0) for low in range(0, 100, 10)}
+    rates = {
+        attrs["data-check"]: (attrs["data-passed"], attrs["data-total"]) for attrs in hand_made_page.rows("data-total")
+    }
+    assert rates == {"test_a": ("3", "4"), "test_b": ("3", "4"), "test_c": ("2", "4")}
+    missed = [(attrs["data-check"], attrs["data-failed"]) for attrs in hand_made_page.rows("data-failed")]
+    assert missed[0] == ("test_c", "2") and sorted(missed) == [("test_a", "1"), ("test_b", "1"), ("test_c", "2")]
+    steps = {attrs["data-step"]: float(attrs["data-average"] or 0) for attrs in hand_made_page.rows("data-step")}
+    assert steps == {"data": pytest.approx((30 + 10 + 20 + 30) / 4), "model": pytest.approx((70 + 0 + 70 + 0) / 4)}
+
+
+def test_summary_lists_the_slowest_and_what_was_not_graded_normally(hand_made_page: _Page) -> None:
+    slowest = [attrs["data-submission"] for attrs in hand_made_page.rows("data-seconds")]
+    assert slowest == ["dan", "bob", "<script>alert(1)</script>", "carol"]
+    unusual = {attrs["data-submission"]: attrs["data-status"] for attrs in hand_made_page.rows("data-status")}
+    assert unusual == {"dan": "timeout", "eve": "invalid", "fay": "error", "zed": "pending"}
+    text = "".join(hand_made_page.text)
+    assert "check test_c: did not finish in 20 s" in text and "the grading process died" in text
+    assert "7 submissions: 3 graded normally, 3 not graded normally, 1 not graded yet" in text
+
+
+# The progress line.
+
+
+def test_progress_line_formatting() -> None:
+    assert [clock(s) for s in (0, 59.6, 61.4, 3725)] == ["0:00", "1:00", "1:01", "1:02:05"]
+    assert estimate(0, 10, 0.0, 2) is None
+    assert estimate(4, 10, 40.0, 2) == 30.0  # 10 s each, 6 left, 2 at a time
+    assert estimate(9, 10, 90.0, 4) == 10.0  # the last one alone: no sharing
+    assert estimate(10, 10, 90.0, 4) == 0.0
+    assert bar(6, 24, 31.0, 93.0) == "[######------------------]  6/24   25%  elapsed 0:31  ETA 1:33"
+    assert bar(0, 3, 2.0, None) == "[------------------------] 0/3    0%  elapsed 0:02  ETA --:--"
+    assert bar(3, 3, 75.0, 0.0).startswith("[########################] 3/3  100%")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_redraws_one_line_on_a_terminal_and_only_logs_elsewhere() -> None:
+    now = [100.0]
+    lines: list[str] = []
+    terminal = _Terminal()
+    progress = Progress(4, 2, lines.append, terminal, now=lambda: now[0])
+    progress.tick()
+    now[0] = 110.0
+    progress.finished("alice", "100/100 graded", 10.0)
+    assert lines == ["[1/4] alice: 100/100 graded (10.0 s)"]
+    drawn = terminal.getvalue()
+    clear = "\r\033[K"  # back to the line's start, and erase what a longer line left
+    assert drawn.startswith(clear + "[------------------------] 0/4")
+    assert drawn.endswith(clear + "[######------------------] 1/4   25%  elapsed 0:10  ETA 0:15")  # 10 s x 3 left / 2
+    now[0] = 115.0
+    progress.tick()
+    assert terminal.getvalue().endswith("ETA 0:10")  # counting down between results
+    progress.close()
+    assert terminal.getvalue().endswith("\n") and "\n" not in drawn
+
+    plain: list[str] = []
+    quiet = Progress(1, 1, plain.append)
+    quiet.tick()
+    quiet.finished("bob", "0/0 invalid", 0.0)
+    quiet.close()
+    assert plain == ["[1/1] bob: 0/0 invalid (0.0 s)"]

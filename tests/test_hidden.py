@@ -24,7 +24,7 @@ class _RecordingGrader:
 
     calls: ClassVar[list[dict[str, object]]] = []
 
-    def __init__(self, assignment: object, limits: object, hide: tuple[Path, ...] = ()) -> None:
+    def __init__(self, assignment: object, limits: object, hide: tuple[Path, ...] = (), device: str = "cpu") -> None:
         self.calls.append({"hide": hide})
 
     def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> GradeReport:
@@ -91,10 +91,11 @@ def test_staff_run_adds_hidden_folder_hides_it_and_checks_the_manifest(
     [
         (None, [], "Error: hidden checks folder '{folder}' does not exist.\n"),
         (["notes.txt"], [], "Error: hidden checks folder '{folder}' holds no test_*.py check modules.\n"),
+        # A batch checks the folder before it grades anything (its real run: tests/test_batch.py).
         (
-            ["test_secret.py"],
+            ["notes.txt"],
             ["--batch", "{folder}", "--out", "{folder}"],
-            "Error: --hidden does not work with --batch yet; grade with Gradescope's zip or one by one.\n",
+            "Error: hidden checks folder '{folder}' holds no test_*.py check modules.\n",
         ),
     ],
 )

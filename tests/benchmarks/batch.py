@@ -1,0 +1,58 @@
+"""Wall time of grading N copies of the reference solution as one batch vs. N single runs in a row.
+
+    python tests/benchmarks/batch.py [--copies N] [--jobs J]
+
+The bar (issue 4, batch grading): 24 copies graded with ``python -m grader hw1 --batch DIR --out OUT
+--jobs 2`` at least 4x faster than 24 sequential ``python -m grader hw1 solutions/hw1`` runs. Prints
+both times and their ratio; a run that does not grade the solution 100/100 stops the benchmark, since
+its time would mean nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "hw1"
+
+
+def _time(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    return elapsed
+
+
+def main() -> None:
+    """Print the batch's time, the single runs' total, and their ratio."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--copies", type=int, default=24)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+        folder, out = Path(tmp) / "class", Path(tmp) / "out"
+        for index in range(args.copies):
+            shutil.copytree(SOLUTION, folder / f"student-{index:03d}", ignore=shutil.ignore_patterns("__pycache__"))
+        command = [sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out)]
+        batch = _time([*command, "--jobs", str(args.jobs)])
+        scores = [json.loads(path.read_text())["score"] for path in out.glob("*.json")]
+        if scores != [100] * args.copies:
+            sys.exit(f"the batch did not grade every copy 100/100: {sorted(scores)}")
+    single = [sys.executable, "-m", "grader", "hw1", "solutions/hw1"]
+    sequential = sum(_time(single) for _ in range(args.copies))
+    print(f"--batch of {args.copies} copies, --jobs {args.jobs}: {batch:7.1f} s")
+    print(f"{args.copies} x python -m grader hw1 solutions/hw1: {sequential:7.1f} s")
+    print(f"ratio: {sequential / batch:.2f} (bar: 4.00)")
+
+
+if __name__ == "__main__":
+    main()
