@@ -31,7 +31,7 @@ ASSIGNMENTS: dict[str, Assignment] = {
         modules=("data", "model", "train", "evaluate"),
         probe_modules=("grader.probes.hw1.data", "grader.probes.hw1.model", "grader.probes.hw1.train"),
         default_submission="assignments/hw1",
-        check_imports=("PIL.Image", "sklearn.datasets", "hypothesis", "pytest"),
+        check_imports=("PIL.Image", "hypothesis", "pytest"),
     ),
 }
 

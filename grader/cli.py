@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NoReturn
 
-from grader import assignments, hidden, reporters
+from grader import assignments, devices, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
 from grader.sandbox import Limits
@@ -30,6 +30,8 @@ class ExitCode(IntEnum):
     USAGE_ERROR = 2
     #: Grading itself failed; a format read by another program still got its error document.
     INTERNAL_ERROR = 3
+    #: A batch stopped by Ctrl-C (128 + SIGINT, as a shell reports it); finished results are kept.
+    INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +62,12 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=Limits.memory_mb,
         help="memory limit of the process running student code (default %(default)s)",
+    )
+    parser.add_argument(
+        "--device",
+        choices=devices.CHOICES,
+        default="auto",
+        help="where student code runs models and data (auto: cuda when a GPU is usable, else cpu)",
     )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     parser.add_argument("--batch", metavar="DIR", help="grade every child folder and .zip of DIR")
@@ -94,6 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
         raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
     limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
+    args.device = devices.resolve(args.device)
     if args.batch:
         return _run_batch(args, assignment, limits)
     submission = Path(args.submission or assignment.default_submission)
@@ -102,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     announced = hidden.manifest(assignment)
     try:
-        report = _grade(assignment, limits, submission, args.traceback, folders)
+        report = _grade(assignment, limits, submission, args.traceback, folders, args.device)
     except Exception as exc:  # whatever broke, Gradescope, Classroom and CI still need a document to read
         document = reporters.render_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}")
         if document is None:
@@ -121,11 +130,16 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _grade(
-    assignment: assignments.Assignment, limits: Limits, submission: Path, tracebacks: bool, folders: tuple[Path, ...]
+    assignment: assignments.Assignment,
+    limits: Limits,
+    submission: Path,
+    tracebacks: bool,
+    folders: tuple[Path, ...],
+    device: str,
 ) -> GradeReport:
     from grader.runner import Grader
 
-    grader = Grader(assignment, limits, hide=folders)
+    grader = Grader(assignment, limits, hide=folders, device=device)
     try:
         return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders)
     finally:
@@ -140,9 +154,26 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         raise UsageError(f"batch folder '{folder}' does not exist.")
     if not args.out:
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
-    if args.hidden:
-        raise UsageError("--hidden does not work with --batch yet; grade with Gradescope's zip or one by one.")
-    batch.run(assignment, folder, Path(args.out), args.jobs, limits, log=lambda line: print(line, flush=True))
+    folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    terminal = sys.stderr if sys.stderr.isatty() else None
+    try:
+        batch.run(
+            assignment,
+            folder,
+            Path(args.out),
+            args.jobs,
+            limits,
+            log=lambda line: print(line, flush=True),
+            hidden=folders,
+            terminal=terminal,
+            device=args.device,
+        )
+    except KeyboardInterrupt:
+        print(
+            "Interrupted: every finished result is kept; run the same command again to grade the rest.",
+            file=sys.stderr,
+        )
+        return ExitCode.INTERRUPTED
     return ExitCode.ALL_PASSED
 
 

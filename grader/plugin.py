@@ -89,8 +89,10 @@ class Collector:
         scratch: Path,
         show_tracebacks: bool = False,
         hidden: tuple[Path, ...] = (),
+        device: str = "cpu",
     ) -> None:
         self._sandbox = sandbox
+        self._device = device
         self._root = root
         self._source = source
         self._home = home
@@ -113,7 +115,10 @@ class Collector:
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> Any:
         """A fresh worker for this check, serving the student's submission."""
-        session = Session(self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung)
+        marker = request.node.get_closest_marker("grader_check")
+        # Data checks neither train nor score: a worker without the slow deferred imports serves them.
+        early = marker is not None and marker.args[0].step == Step.DATA
+        session = Session(self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung, early=early)
         self._sessions[request.node.nodeid] = session
         yield session
         session.close()
@@ -122,6 +127,11 @@ class Collector:
     def scratch(self) -> Path:
         """A new folder the check writes inputs into; the worker can read it."""
         return Path(tempfile.mkdtemp(dir=self._scratch))
+
+    @pytest.fixture
+    def device(self) -> str:
+        """Where checks put models and data in the worker: ``cpu`` or ``cuda`` (``--device``)."""
+        return self._device
 
     @pytest.fixture
     def source(self) -> Path:
@@ -214,5 +224,5 @@ def _student_message(error: BaseException, session: Session | None) -> str:
 def _falsifying_input(note: str) -> str:
     """The generated arguments of hypothesis's falsifying example, without the fixtures."""
     lines = [line.strip().rstrip(",") for line in note.splitlines()[1:]]
-    kept = [line for line in lines if line and not line.startswith(("student=", "scratch=", "source=", ")"))]
+    kept = [line for line in lines if line and not line.startswith(("student=", "scratch=", "source=", "device=", ")"))]
     return ", ".join(kept)[:1500] or note

@@ -8,6 +8,7 @@ submissions, each in a temporary copy that is removed afterwards.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -22,35 +23,55 @@ from grader.sandbox import Limits, Sandbox
 from grader.sandbox.isolation import HOME_SECRETS
 
 # What workers need: the zygote imports it once (in parallel with this process's own start-up),
-# so no worker pays for it again. torch._dynamo is imported by the first optimizer made.
+# so no worker pays for it again.
 PRELOAD = (
     "torch.nn",
     "torch.optim",
-    "torch._dynamo",
     "torch.utils.data",
     "numpy",
-    "sklearn.metrics",
     "PIL.Image",
     "csv",
     "json",
     "math",
 )
+# Slow imports (about 1 s each) the first checks (Step 1, data) do not need: torch._dynamo comes with the
+# first optimizer made, sklearn.metrics with a student's accuracy_score. Until the zygote has them, a
+# second zygote without them serves the data checks, so checking starts a second or so earlier.
+DEFERRED = ("torch._dynamo", "sklearn.metrics")
 _COPY_LIMIT_BYTES = 50 * 1024 * 1024
 _COPY_LIMIT_FILES = 2000
+_SHM = "/dev/shm"
+#: Room /dev/shm must have to hold workspaces (Docker's default of 64 MB is too small: two copies of a
+#: submission of up to 50 MB each, plus what student code writes).
+_SHM_ROOM_BYTES = 1 << 30
 
 
 class Grader:
     """A grading process for one assignment: one sandbox, many submissions."""
 
-    def __init__(self, assignment: Assignment, limits: Limits | None = None, hide: tuple[Path, ...] = ()) -> None:
+    def __init__(
+        self, assignment: Assignment, limits: Limits | None = None, hide: tuple[Path, ...] = (), device: str = "cpu"
+    ) -> None:
         import torch
 
         self.assignment = assignment
-        self.sandbox = Sandbox(limits, assignment.probe_modules, hide=secret_paths(assignment) + hide, preload=PRELOAD)
+        #: Where student code runs models and data: "cpu" or "cuda" (see grader.devices).
+        self.device = device
+        self.sandbox = Sandbox(
+            limits,
+            assignment.probe_modules,
+            hide=secret_paths(assignment) + hide,
+            preload=PRELOAD,
+            deferred=DEFERRED,
+        )
         # The checks' own tensors are tiny: threads would only cost (and contend with the workers).
         torch.set_num_threads(1)
         for name in assignment.check_imports:
             importlib.import_module(name)
+        # What is imported now lives as long as the process: keep the collector from walking it again and
+        # again (python -m grader starts with the collector off, see grader/__main__.py).
+        gc.freeze()
+        gc.enable()
 
     def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> Any:
         """Grade one submission folder, with the checks of the ``hidden`` folders too.
@@ -61,7 +82,7 @@ class Grader:
         from grader import plugin
 
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="grader-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="grader-", dir=workspace_parent()) as tmp:
             workspace = _Workspace.create(Path(tmp), submission)
             collector = plugin.Collector(
                 self.sandbox,
@@ -71,6 +92,7 @@ class Grader:
                 workspace.scratch,
                 show_tracebacks,
                 hidden,
+                self.device,
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
@@ -83,6 +105,23 @@ class Grader:
     def close(self) -> None:
         """Stop the zygote and every worker."""
         self.sandbox.close()
+
+
+def workspace_parent() -> str | None:
+    """Where the per-submission workspace goes: ``$TMPDIR`` when set, else ``/dev/shm`` when it has room.
+
+    A grading writes and removes some 2,000 small files (generated CSVs and images, the digits);
+    on a disk file system that has seen many deletions, creating each one costs the kernel up to a
+    millisecond, on a memory file system almost nothing. None means the system's temporary folder.
+    """
+    if os.environ.get("TMPDIR"):
+        return None
+    try:
+        stats = os.statvfs(_SHM)
+    except OSError:
+        return None
+    roomy = stats.f_bavail * stats.f_frsize >= _SHM_ROOM_BYTES
+    return _SHM if roomy and os.access(_SHM, os.W_OK | os.X_OK) else None
 
 
 def secret_paths(assignment: Assignment) -> tuple[Path, ...]:

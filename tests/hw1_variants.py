@@ -575,7 +575,25 @@ BUGGY: tuple[Variant, ...] = (
         (Edit("train.py", "for _ in range(epochs)", "for _ in range(1, epochs)"),),
         "range(1, epochs) runs one epoch too few",
     ),
+    Variant(
+        "train-batch-not-moved",
+        "train",
+        (Edit("train.py", "        x, y = x.to(device), y.to(device)\n", ""),),
+        "never moves the batch to `device` (crashes on a GPU; the CPU runner's guard sees it too)",
+    ),
+    Variant(
+        "train-labels-not-moved",
+        "train",
+        (Edit("train.py", "x, y = x.to(device), y.to(device)", "x = x.to(device)"),),
+        "moves x but not y to `device`, so the loss gets labels on another device",
+    ),
     # ---- Step 4 (evaluate) ------------------------------------------------------------------------------------------
+    Variant(
+        "predict-batch-not-moved",
+        "evaluate",
+        (Edit("evaluate.py", "output = model(x.to(device))", "output = model(x)"),),
+        "predict never moves x to `device`",
+    ),
     Variant(
         "argmax-dim-0",
         "evaluate",
@@ -1196,6 +1214,33 @@ CORRECT: tuple[Variant, ...] = (
             ),
         ),
         "accuracy computed by hand ((preds == labels).float().mean().item()) instead of sklearn",
+    ),
+    Variant(
+        "device-moves-other-ways",
+        None,
+        (
+            Edit(
+                "train.py",
+                "x, y = x.to(device), y.to(device)",
+                "x, y = torch.as_tensor(x, device=device), y.to(device=device, non_blocking=True)",
+            ),
+            Edit(
+                "evaluate.py", "output = model(x.to(device))", "output = model(x.to(next(model.parameters()).device))"
+            ),
+        ),
+        "moves batches with torch.as_tensor(..., device=), .to(device=..., non_blocking=True) and the model's device",
+    ),
+    Variant(
+        "device-moves-whole-batch",
+        None,
+        (
+            Edit(
+                "train.py",
+                "    for x, y in loader:\n        x, y = x.to(device), y.to(device)\n",
+                "    for batch in loader:\n        x, y = [t.to(torch.device(device)) for t in batch]\n",
+            ),
+        ),
+        "moves the whole batch in a list comprehension, to a torch.device",
     ),
     Variant(
         "evaluate-two-passes",

@@ -129,3 +129,22 @@ def expect_raises(error_name: str, call: Any, what: str) -> None:
             return
         fail(f"{what}: expected {error_name}, but your code raised {exc.type_names[0]}: {exc.message}")
     fail(f"{what}: expected {error_name}, but it returned {show(value)}")
+
+
+#: How PyTorch's error for a tensor on the wrong device starts (on a GPU, and from the CPU runner's guard).
+DEVICE_MISMATCH = "Expected all tensors to be on the same device"
+
+
+def explain_device(error: Exception, what: str, move: str) -> None:
+    """Fail with a message about moving batches if student code hit a device mismatch; else do nothing.
+
+    ``what`` names the function, ``move`` the line it is missing (e.g. ``x, y = x.to(device), y.to(device)``).
+    """
+    from grader.errors import StudentError
+
+    if isinstance(error, StudentError) and DEVICE_MISMATCH in error.message:
+        fail(
+            f"{what} used a batch that was not moved to the device ({error.message}): move each batch to "
+            f"`device` before using it, {move}, always (it costs nothing when device is 'cpu'). On a CPU the "
+            "grader checks this too, so that the grade is the same on a GPU runner"
+        )

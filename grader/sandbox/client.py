@@ -16,6 +16,7 @@ import os
 import select
 import signal
 import socket
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,8 +41,10 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 class Sandbox:
     """Owns the zygote; create it before running any torch op in this process.
 
-    The zygote imports ``preload`` itself (in parallel with this process's own start-up)
-    before it forks the first worker.
+    The zygote imports ``preload`` and ``deferred`` itself (in parallel with this
+    process's own start-up) before it forks the first worker. When some of
+    ``deferred`` (slow imports the first checks do not need) is not imported yet,
+    a second zygote without it serves the first workers until the first is ready.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class Sandbox:
         hide: tuple[str, ...] = (),
         isolate: bool | None = None,
         preload: tuple[str, ...] = (),
+        deferred: tuple[str, ...] = (),
     ) -> None:
         self.limits = limits or Limits()
         self.probe_modules = probe_modules
@@ -58,10 +62,20 @@ class Sandbox:
         self.isolate = isolation.level() == "namespaces" if isolate is None else isolate
         if self.isolate:
             isolation.remove_stale_cgroups()
-        self._zygote = zygote.Link(preload + probe_modules)
+        self._zygote = zygote.Link(preload + deferred + probe_modules)
+        self._early: zygote.Link | None = None
+        if any(name not in sys.modules for name in deferred):
+            self._early = zygote.Link(preload + probe_modules)
+        self._early_used = False
 
-    def spawn(self, root: Path, home: Path, keep: tuple[Path, ...] = (), seed: int = 0) -> _WorkerProcess:
-        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``."""
+    def spawn(
+        self, root: Path, home: Path, keep: tuple[Path, ...] = (), seed: int = 0, early: bool = False
+    ) -> _WorkerProcess:
+        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``.
+
+        ``early``: the caller needs none of the deferred imports, so a worker without them will do
+        while the zygote that has them is still importing.
+        """
         env = {
             "HOME": str(home),
             "TMPDIR": str(home),
@@ -71,7 +85,11 @@ class Sandbox:
             "OMP_NUM_THREADS": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONBREAKPOINT": "0",
+            # Deterministic cuBLAS (a GPU run then gives the same numbers every time).
+            "CUBLAS_WORKSPACE_CONFIG": ":4096:8",
         }
+        if "CUDA_VISIBLE_DEVICES" in os.environ:
+            env["CUDA_VISIBLE_DEVICES"] = os.environ["CUDA_VISIBLE_DEVICES"]
         message = {
             "op": "spawn",
             "root": str(root),
@@ -84,10 +102,11 @@ class Sandbox:
             "keep": [str(path) for path in (root, home, *keep)],
             "hide": list(self.hide),
         }
-        reply, fds = self._zygote.spawn(message)
+        link = self._link(early)
+        reply, fds = link.spawn(message)
         return _WorkerProcess(
             self,
-            self._zygote,
+            link,
             reply["pid"],
             reply["launcher"],
             socket.socket(fileno=fds[0]),
@@ -95,9 +114,21 @@ class Sandbox:
             reply["memory_enforced"],
         )
 
+    def _link(self, early: bool) -> zygote.Link:
+        """The zygote to fork from: the full one, or, for an ``early`` caller, the early one until it is ready."""
+        if self._early is None or not early or self._zygote.ready():
+            if self._early_used:
+                self._early.drop_spare()
+                self._early_used = False
+            return self._zygote
+        self._early_used = True
+        return self._early
+
     def close(self) -> None:
-        """Stop the zygote; it kills any worker still alive."""
+        """Stop the zygotes; they kill any worker still alive."""
         self._zygote.close()
+        if self._early is not None:
+            self._early.close()
 
 
 class _WorkerProcess:
@@ -274,6 +305,7 @@ class Session:
         keep: tuple[Path, ...] = (),
         seed: int = 0,
         hung: dict[str, str] | None = None,
+        early: bool = False,
     ) -> None:
         self._sandbox = sandbox
         # Modules that already ran out of time, shared by all sessions of one submission: a module
@@ -283,6 +315,8 @@ class Session:
         self._home = home
         self._keep = keep
         self._seed = seed
+        #: The check needs none of the sandbox's deferred imports (see Sandbox.spawn).
+        self._early = early
         self._worker: _WorkerProcess | None = None
         self._budget = sandbox.limits.call_seconds
         self._modules: dict[str, RemoteObject] = {}
@@ -382,7 +416,7 @@ class Session:
 
     def _ensure_worker(self) -> _WorkerProcess:
         if self._worker is None:
-            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed)
+            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed, self._early)
         return self._worker
 
     def close(self) -> None:

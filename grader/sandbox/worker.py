@@ -79,7 +79,10 @@ def _redirect_io(out_fd: int) -> None:
 
 def _seed(seed: int) -> None:
     random.seed(seed)
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # the CUDA generators too, when CUDA is initialised later
+    # Same inputs, same numbers on a GPU as well (cuBLAS's half comes from CUBLAS_WORKSPACE_CONFIG).
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
     try:
         import numpy
 

@@ -15,15 +15,20 @@ import gc
 import importlib
 import json
 import os
+import select
 import signal
 import socket
+import sys
 import time
 from typing import Any
 
+from grader.errors import GraderError
 from grader.sandbox import isolation, limits
 from grader.sandbox.worker import WorkerSpec, child_main
 
 _MESSAGE_BYTES = 1 << 16
+#: The zygote's first message: its imports are done.
+_READY = b'{"ready": true}'
 #: The trusted process's ends of every zygote's control socket.
 _CONTROLS: set[socket.socket] = set()
 
@@ -32,8 +37,12 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
     """Fork the zygote; returns its pid and the control socket.
 
     The zygote imports ``preload`` itself, after the fork, so that this work runs in
-    parallel with the caller's own start-up; its first answer waits for it.
+    parallel with the caller's own start-up; then it says it is ready (see :meth:`Link.ready`).
     """
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        # A process forked after CUDA is initialised cannot use it: workers need a zygote without it.
+        raise GraderError("CUDA was initialised in the grading process before the zygote was started")
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
@@ -43,12 +52,16 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
         for other in _CONTROLS:
             other.close()
         code = 0
+        gc.disable()
         try:
             for name in preload:
                 importlib.import_module(name)
             # Objects that exist now are never collected; keeps the collector from touching (and so
-            # copying) every inherited page in each forked worker.
+            # copying) every inherited page in each forked worker. The collector was off for the imports
+            # when the caller had it off; student code runs with it on.
             gc.freeze()
+            gc.enable()
+            theirs.sendall(_READY)
             _Zygote(theirs).serve()
         except BaseException:
             code = 70
@@ -77,11 +90,22 @@ class Link:
 
     def __init__(self, preload: tuple[str, ...]) -> None:
         self.pid, self.control = start(preload)
+        self._ready = False
         self._ahead: dict[str, Any] | None = None
         self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
 
+    def ready(self, block: bool = False) -> bool:
+        """Whether the zygote has finished its imports (waiting for that when ``block``)."""
+        if not self._ready and (block or select.select([self.control], [], [], 0)[0]):
+            reply, _ = receive(self.control)
+            if reply != json.loads(_READY):
+                raise EOFError(f"the zygote said {reply!r} instead of being ready")
+            self._ready = True
+        return self._ready
+
     def spawn(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
         """A worker for ``message``; the zygote forks the next one ahead, while the caller's check runs."""
+        self.ready(block=True)
         self._collect()
         spare, self._spare = self._spare, None
         if spare is not None and spare[0] == message:
@@ -111,6 +135,13 @@ class Link:
         """Kill the worker of ``launcher``; the zygote reaps it and removes its cgroups in the background."""
         send(self.control, {"op": "release", "launcher": launcher})
 
+    def drop_spare(self) -> None:
+        """Kill the worker forked ahead (this zygote will not be asked for another)."""
+        self._collect()
+        if self._spare is not None:
+            self._discard(self._spare)
+            self._spare = None
+
     def wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
         """How the worker of ``launcher`` ended (after it was killed or exited); None if still running."""
         self._collect()
@@ -120,10 +151,8 @@ class Link:
 
     def close(self) -> None:
         """Stop the zygote; it kills any worker still alive."""
-        self._collect()
-        if self._spare is not None:
-            self._discard(self._spare)
-            self._spare = None
+        with contextlib.suppress(EOFError, OSError):
+            self.drop_spare()
         _CONTROLS.discard(self.control)
         self.control.close()
         with contextlib.suppress(ChildProcessError):

@@ -15,8 +15,9 @@ import torch
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import Step, check, expect, fail, show
+from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, show
 from grader.checks.hw1 import slides
+from grader.errors import StudentError
 
 _SETUP = "grader.probes.hw1.train:evaluation_setup"
 
@@ -64,11 +65,25 @@ class Case:
         return f"logits {logits} in unshuffled batches of {sizes}"
 
 
-def run_student(student: Any, case: Case, function: str, **kwargs: Any) -> tuple[Any, Any]:
-    """Call the student's ``evaluate.<function>(model, loader, ...)``; return its value and the model handle."""
+def run_student(student: Any, device: str, case: Case, function: str) -> tuple[Any, Any]:
+    """Call the student's ``evaluate.<function>(model, loader, device=device)`` with the model on ``device``.
+
+    Returns its value and the model handle. When the call used a batch it had not moved to the device,
+    it runs again on the CPU without the device guard, so that this check still grades its own clause:
+    moving batches is :func:`test_predict_moves_batches_to_device`'s.
+    """
+    try:
+        return _run(student, device, True, case, function)
+    except StudentError as exc:
+        if DEVICE_MISMATCH not in exc.message:
+            raise
+    return _run(student, "cpu", False, case, function)
+
+
+def _run(student: Any, device: str, guard: bool, case: Case, function: str) -> tuple[Any, Any]:
     call = getattr(student.module("evaluate"), function)
-    model, loader = student.probe(_SETUP, case.logits, case.labels, case.batch_size)
-    return call(model, loader, **kwargs), model
+    model, loader = student.probe(_SETUP, case.logits, case.labels, case.batch_size, device, guard)
+    return call(model, loader, device=device), model
 
 
 def as_indices(value: Any) -> list[int]:
@@ -132,20 +147,22 @@ seeds = st.integers(0, 2**16)
 @settings(max_examples=15)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=6, batch_size=4, classes=3, seed=0)
-def test_predict_argmax_in_order(student: Any, samples: int, batch_size: int, classes: int, seed: int) -> None:
+def test_predict_argmax_in_order(
+    student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
+) -> None:
     """predict returns the argmax over classes of every sample, in loader order"""
     assume(samples > batch_size and samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
-    value, _ = run_student(student, case, "predict")
+    value, _ = run_student(student, device, case, "predict")
     diagnose_predictions(as_indices(value), case)
 
 
 @check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
-def test_predict_uses_eval_mode(student: Any) -> None:
+def test_predict_uses_eval_mode(student: Any, device: str) -> None:
     """predict puts the model in evaluation mode"""
-    _, model = run_student(student, FIXED, "predict", device="cpu")
+    _, model = run_student(student, device, FIXED, "predict")
     calls = model.calls
-    expect(len(calls) > 0, "predict(model, loader, device='cpu') never called the model")
+    expect(len(calls) > 0, f"predict(model, loader, device={device!r}) never called the model")
     in_train = sum(1 for training, _, _ in calls if training)
     expect(
         in_train == 0,
@@ -154,10 +171,21 @@ def test_predict_uses_eval_mode(student: Any) -> None:
     )
 
 
-@check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
-def test_predict_without_gradients(student: Any) -> None:
+@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+def test_predict_moves_batches_to_device(student: Any, device: str) -> None:
+    """predict moves each batch to `device` before the model sees it"""
+    model, loader = student.probe(_SETUP, FIXED.logits, FIXED.labels, FIXED.batch_size, device, True)
+    try:
+        student.module("evaluate").predict(model, loader, device=device)
+    except StudentError as exc:
+        explain_device(exc, "predict", "x = x.to(device) before output = model(x)")
+        raise
+
+
+@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+def test_predict_without_gradients(student: Any, device: str) -> None:
     """predict runs the model under torch.no_grad()"""
-    _, model = run_student(student, FIXED, "predict")
+    _, model = run_student(student, device, FIXED, "predict")
     calls = model.calls
     expect(len(calls) > 0, "predict(model, loader) never called the model")
     tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
@@ -173,12 +201,12 @@ def test_predict_without_gradients(student: Any) -> None:
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=11, batch_size=4, classes=3, seed=3)
 def test_evaluate_returns_accuracy_fraction(
-    student: Any, samples: int, batch_size: int, classes: int, seed: int
+    student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
 ) -> None:
     """evaluate returns the accuracy as a fraction in [0, 1]"""
     assume(samples > batch_size and samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
-    value, _ = run_student(student, case, "evaluate")
+    value, _ = run_student(student, device, case, "evaluate")
     if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float):

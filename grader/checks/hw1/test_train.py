@@ -19,13 +19,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from grader.checks import Step, check, expect, fail, optimizers, show
+from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, optimizers, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError
 
 _SETUP = "grader.probes.hw1.train:training_setup"
 _STATE = "grader.probes.hw1.train:state"
 _TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
+_MOVE = "x, y = x.to(device), y.to(device)"
 
 # What the weights look like after one epoch with each common mistake, and what to tell the student.
 _WEIGHT_MISTAKES = {
@@ -170,16 +171,32 @@ def weight_difference(observed: dict[str, Any], expected: dict[str, torch.Tensor
     return f"the parameters should be {sorted(expected)} but are {sorted(observed)}"
 
 
-def run_student(student: Any, case: Case, call: Callable[..., Any], **kwargs: Any) -> tuple[Any, dict[str, Any], Any]:
-    """Call ``call(model, loader, loss_fn, optimizer, ...)`` on a fresh reference setup in the worker.
+def run_student(
+    student: Any, device: str, case: Case, call: Callable[..., Any], **kwargs: Any
+) -> tuple[Any, dict[str, Any], Any]:
+    """Call ``call(model, loader, loss_fn, optimizer, ..., device=device)`` on a fresh reference setup.
 
-    Returns what it returned, the model's weights afterwards and the model handle.
+    The setup lives in the worker, its model and loss on ``device``. Returns what the call returned,
+    the model's weights afterwards and the model handle. When the call used a batch it had not moved to
+    the device, it runs again on the CPU without the device guard, so that this check still grades its
+    own clause: moving batches is :func:`test_one_epoch_moves_batches_to_device`'s.
     """
+    try:
+        return _run(student, device, True, case, call, **kwargs)
+    except StudentError as exc:
+        if DEVICE_MISMATCH not in exc.message:
+            raise
+    return _run(student, "cpu", False, case, call, **kwargs)
+
+
+def _run(
+    student: Any, device: str, guard: bool, case: Case, call: Callable[..., Any], **kwargs: Any
+) -> tuple[Any, dict[str, Any], Any]:
     model, loader, loss_fn, optimizer = student.probe(
-        _SETUP, case.weight, case.bias, case.x, case.y, case.batch_size, case.lr
+        _SETUP, case.weight, case.bias, case.x, case.y, case.batch_size, case.lr, device, guard
     )
     try:
-        value = call(model, loader, loss_fn, optimizer, **kwargs)
+        value = call(model, loader, loss_fn, optimizer, **kwargs, device=device)
     except StudentError:
         explain_loss_order(loss_fn)
         raise
@@ -276,19 +293,19 @@ def diagnose_loss(value: float, run: Run, case: Case) -> None:
 FIXED = Case.generate(seed=7, samples=10, batch_size=4)
 
 
-@check(points=6, step=Step.TRAIN, slide=slides.TRAINING)
-def test_one_epoch_updates_weights(student: Any) -> None:
+@check(points=5, step=Step.TRAIN, slide=slides.TRAINING)
+def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     """train_one_epoch updates the weights with zero_grad, forward, loss, backward and step per batch"""
     train_one_epoch = student.module("train").train_one_epoch
-    _, observed, _ = run_student(student, FIXED, train_one_epoch)
+    _, observed, _ = run_student(student, device, FIXED, train_one_epoch)
     diagnose_weights(observed, FIXED)
 
 
 @check(points=4, step=Step.TRAIN, slide=slides.TRAINING)
-def test_one_epoch_returns_weighted_mean_loss(student: Any) -> None:
+def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None:
     """train_one_epoch returns the mean loss per sample as a float"""
     train_one_epoch = student.module("train").train_one_epoch
-    value, observed, _ = run_student(student, FIXED, train_one_epoch)
+    value, observed, _ = run_student(student, device, FIXED, train_one_epoch)
     loss = epoch_loss_value(value, "the value train_one_epoch returned")
     # The expected losses are those along the student's own weight trajectory, so that a wrong update
     # (charged by test_one_epoch_updates_weights) does not cost these points too.
@@ -302,10 +319,10 @@ def test_one_epoch_returns_weighted_mean_loss(student: Any) -> None:
 
 
 @check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
-def test_one_epoch_uses_train_mode(student: Any) -> None:
+def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     """train_one_epoch puts the model in training mode"""
     train_one_epoch = student.module("train").train_one_epoch
-    _, _, model = run_student(student, FIXED, train_one_epoch)
+    _, _, model = run_student(student, device, FIXED, train_one_epoch)
     calls = model.calls
     expect(len(calls) > 0, f"train_one_epoch never called the model (output = model(x)) for {FIXED.describe()}")
     in_eval = [batch for training, _, batch in calls if not training]
@@ -315,6 +332,20 @@ def test_one_epoch_uses_train_mode(student: Any) -> None:
         "call model.train() at the start of train_one_epoch (the model may arrive in eval mode, e.g. after "
         "evaluation)",
     )
+
+
+@check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
+def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
+    """train_one_epoch moves each batch to `device` before the model and the loss see it"""
+    train_one_epoch = student.module("train").train_one_epoch
+    model, loader, loss_fn, optimizer = student.probe(
+        _SETUP, FIXED.weight, FIXED.bias, FIXED.x, FIXED.y, FIXED.batch_size, FIXED.lr, device, True
+    )
+    try:
+        train_one_epoch(model, loader, loss_fn, optimizer, device=device)
+    except StudentError as exc:
+        explain_device(exc, "train_one_epoch", _MOVE)
+        raise
 
 
 @check(points=3, step=Step.TRAIN, slide=slides.TRAINING)
@@ -327,22 +358,22 @@ def test_one_epoch_uses_train_mode(student: Any) -> None:
     seed=st.integers(0, 2**16),
 )
 def test_one_epoch_any_sizes(
-    student: Any, samples: int, batch_size: int, features: int, classes: int, seed: int
+    student: Any, device: str, samples: int, batch_size: int, features: int, classes: int, seed: int
 ) -> None:
     """train_one_epoch matches the reference for any data size and batch size"""
     case = Case.generate(seed, samples, batch_size, features, classes)
     train_one_epoch = student.module("train").train_one_epoch
-    value, observed, _ = run_student(student, case, train_one_epoch, device="cpu")
+    value, observed, _ = run_student(student, device, case, train_one_epoch)
     diagnose_weights(observed, case)
     diagnose_loss(epoch_loss_value(value, "the value train_one_epoch returned"), replay(case), case)
 
 
-@check(points=5, step=Step.TRAIN, slide=slides.TRAINING)
-def test_train_returns_one_loss_per_epoch(student: Any) -> None:
+@check(points=4, step=Step.TRAIN, slide=slides.TRAINING)
+def test_train_returns_one_loss_per_epoch(student: Any, device: str) -> None:
     """train runs `epochs` epochs and returns each epoch's loss in order"""
     epochs = 3
     module = student.module("train")
-    value, observed, _ = run_student(student, FIXED, module.train, epochs=epochs)
+    value, observed, _ = run_student(student, device, FIXED, module.train, epochs=epochs)
     what = f"train(model, loader, loss_fn, optimizer, epochs={epochs})"
     if not isinstance(value, list | tuple):
         fail(f"{what} must return a list of {epochs} floats (one loss per epoch), got {show(value)}")
@@ -356,7 +387,7 @@ def test_train_returns_one_loss_per_epoch(student: Any) -> None:
     ):
         # A train that is right on top of a wrong train_one_epoch loses no points here:
         # the student's own train_one_epoch, called `epochs` times, is the other accepted answer.
-        own = own_epochs(student, module.train_one_epoch, epochs)
+        own = own_epochs(student, device, module.train_one_epoch, epochs)
         if own is not None:
             expected_losses, expected_state = own
 
@@ -379,18 +410,27 @@ def test_train_returns_one_loss_per_epoch(student: Any) -> None:
     )
 
 
-def own_epochs(student: Any, train_one_epoch: Any, epochs: int) -> tuple[list[float], dict[str, Any]] | None:
-    """The losses and final weights of the student's own train_one_epoch called ``epochs`` times, if it works."""
-    model, loader, loss_fn, optimizer = student.probe(
-        _SETUP, FIXED.weight, FIXED.bias, FIXED.x, FIXED.y, FIXED.batch_size, FIXED.lr
-    )
-    values = []
-    for _ in range(epochs):
+def own_epochs(
+    student: Any, device: str, train_one_epoch: Any, epochs: int
+) -> tuple[list[float], dict[str, Any]] | None:
+    """The losses and final weights of the student's own train_one_epoch called ``epochs`` times, if it works.
+
+    Like :func:`run_student`, on the CPU without the device guard when a batch was not moved.
+    """
+    for where, guard in ((device, True), ("cpu", False)):
+        model, loader, loss_fn, optimizer = student.probe(
+            _SETUP, FIXED.weight, FIXED.bias, FIXED.x, FIXED.y, FIXED.batch_size, FIXED.lr, where, guard
+        )
+        values = []
         try:
-            value = train_one_epoch(model, loader, loss_fn, optimizer)
-        except StudentError:
+            for _ in range(epochs):
+                value = train_one_epoch(model, loader, loss_fn, optimizer, device=where)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    return None
+                values.append(float(value))
+        except StudentError as exc:
+            if DEVICE_MISMATCH in exc.message:
+                continue
             return None
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None
-        values.append(float(value))
-    return values, student.probe(_STATE, model)
+        return values, student.probe(_STATE, model)
+    return None

@@ -9,11 +9,15 @@ trusted process recomputes every number they lead to.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
+
+from grader.probes.device import guard_loader, place
 
 
 class RecordingLinear(nn.Module):
@@ -62,35 +66,65 @@ class DigitsTransform:
         return torch.from_numpy(np.asarray(image, dtype=np.float32).reshape(-1) / np.float32(255.0))
 
 
-def loader(x: torch.Tensor, y: torch.Tensor, batch_size: int) -> DataLoader:
-    """An unshuffled DataLoader over ``TensorDataset(x, y)``."""
-    return DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+def loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, device: str = "cpu", guard: bool = True) -> DataLoader:
+    """An unshuffled DataLoader over ``TensorDataset(x, y)``; its batches stay on the CPU, as a real one's do."""
+    data = DataLoader(TensorDataset(x, y), batch_size=batch_size, shuffle=False)
+    guard_loader(data, device, guard)
+    return data
 
 
 def training_setup(
-    weight: torch.Tensor, bias: torch.Tensor, x: torch.Tensor, y: torch.Tensor, batch_size: int, lr: float
+    weight: torch.Tensor,
+    bias: torch.Tensor,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    batch_size: int,
+    lr: float,
+    device: str = "cpu",
+    guard: bool = True,
 ) -> tuple[RecordingLinear, DataLoader, RecordingCrossEntropy, torch.optim.SGD]:
-    """``(model, loader, loss_fn, optimizer)`` for a training check; the model starts in eval mode."""
-    model = RecordingLinear(weight, bias)
+    """``(model, loader, loss_fn, optimizer)`` for a training check, model and loss on ``device``.
+
+    The model starts in eval mode. ``guard``: see :func:`grader.probes.device.place`.
+    """
+    model, loss_fn = RecordingLinear(weight, bias), RecordingCrossEntropy()
+    place(device, model, loss_fn, guard=guard)
     model.eval()
-    return model, loader(x, y, batch_size), RecordingCrossEntropy(), torch.optim.SGD(model.parameters(), lr=lr)
+    return model, loader(x, y, batch_size, device, guard), loss_fn, torch.optim.SGD(model.parameters(), lr=lr)
 
 
-def evaluation_setup(logits: torch.Tensor, y: torch.Tensor, batch_size: int) -> tuple[RecordingLinear, DataLoader]:
-    """``(model, loader)`` whose model maps each input to itself; the model starts in train mode.
+def evaluation_setup(
+    logits: torch.Tensor, y: torch.Tensor, batch_size: int, device: str = "cpu", guard: bool = True
+) -> tuple[RecordingLinear, DataLoader]:
+    """``(model, loader)`` whose model (on ``device``) maps each input to itself; it starts in train mode.
 
     With an identity weight and a zero bias the model's output is exactly its
     input, so the loader's ``x`` are the logits the trusted process chose.
     """
     classes = logits.shape[1]
     model = RecordingLinear(torch.eye(classes), torch.zeros(classes))
+    place(device, model, guard=guard)
     model.train()
-    return model, loader(logits, y, batch_size)
+    return model, loader(logits, y, batch_size, device, guard)
 
 
 def state(model: nn.Module) -> dict[str, torch.Tensor]:
-    """A copy of ``model``'s state_dict."""
-    return {name: value.detach().clone() for name, value in model.state_dict().items()}
+    """A copy of ``model``'s state_dict, on the CPU."""
+    return {name: value.detach().cpu().clone() for name, value in model.state_dict().items()}
+
+
+def pipeline_setup(
+    model: nn.Module, loss_fn: nn.Module, train_loader: Any, device: str = "cpu", guard: bool = True
+) -> None:
+    """Put the student's model (and loss) on ``device`` before its optimizer is built; guard its loader."""
+    place(device, model, loss_fn, guard=guard)
+    guard_loader(train_loader, device, guard)
+
+
+def held_out_logits(model: nn.Module, x: torch.Tensor, device: str = "cpu") -> torch.Tensor:
+    """The student's trained model's logits for ``x`` (moved to ``device``), without gradients."""
+    with torch.no_grad():
+        return model(x.to(device))
 
 
 def digits_transform() -> DigitsTransform:
