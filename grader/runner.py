@@ -95,7 +95,10 @@ class Grader:
                 self.device,
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
+                try:
+                    plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
+                finally:
+                    collector.close()
         from grader.results import GradeReport
 
         return GradeReport(

@@ -365,7 +365,7 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
     deadline = time.monotonic() + 5
     while _session_members(batch.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _session_members(batch.pid) == []  # grading processes, zygotes, workers' launchers: all gone
+    assert _session_members(batch.pid) == []  # grading processes, zygotes, workers: all gone
     assert list(scratch.iterdir()) == []  # and so are the workspaces
     finished = {path.stem for path in out.glob("*.json")}
     assert "a1" in finished and finished <= {"a1", "a2", "a3"}

@@ -1,7 +1,7 @@
 """The trust boundary: student code runs in workers forked from a zygote; only plain data comes back.
 
 Public API: :class:`Sandbox` (start once per grading process, before any torch
-op), :class:`Session` (one check's worker), :class:`RemoteObject` (a handle to
+op), :class:`Session` (a worker for a check module's checks), :class:`RemoteObject` (a handle to
 an object living in the worker), :class:`Limits`.
 """
 

@@ -1,12 +1,12 @@
 """The trusted side of the boundary: the only code that talks to a worker.
 
-:class:`Sandbox` owns the zygote. :class:`Session` is one check's connection to
-one submission: it forks a worker on first use, sends requests, enforces the
-call's time budget and the memory limit while waiting, and turns every answer
-into plain data, :class:`RemoteObject` handles, or a :class:`SubmissionError`.
-After a fatal error (timeout, crash, memory) the session stays failed: every
-later call in the same check raises the same error at once, and the next
-check gets a fresh worker.
+:class:`Sandbox` owns the zygote. :class:`Session` is a connection to one
+submission (the checks of one check module share it): it forks a worker on
+first use, sends requests, enforces the call's time budget and the memory limit
+while waiting, and turns every answer into plain data, :class:`RemoteObject`
+handles, or a :class:`SubmissionError`. After a fatal error (timeout, crash,
+memory) the session stays failed: every later call in the same check raises the
+same error at once, and the next check gets a fresh session and worker.
 """
 
 from __future__ import annotations
@@ -108,7 +108,6 @@ class Sandbox:
             self,
             link,
             reply["pid"],
-            reply["launcher"],
             socket.socket(fileno=fds[0]),
             fds[1],
             reply["memory_enforced"],
@@ -137,7 +136,6 @@ class _WorkerProcess:
         sandbox: Sandbox,
         link: zygote.Link,
         pid: int,
-        launcher: int,
         sock: socket.socket,
         out_fd: int,
         memory_enforced: bool,
@@ -145,7 +143,6 @@ class _WorkerProcess:
         self.sandbox = sandbox
         self.link = link
         self.pid = pid
-        self.launcher = launcher
         self.memory_enforced = memory_enforced
         self.reaped = False
         self.sock = sock
@@ -172,7 +169,7 @@ class _WorkerProcess:
                 raise Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
             ready, _, _ = select.select([self.sock, self.out_fd], [], [], min(_TICK, remaining))
             if self.out_fd in ready:
-                self._drain()
+                self.drain()
             if self.sock in ready:
                 break
             if not self.memory_enforced and _session_rss(self.pid) > limit:
@@ -188,11 +185,11 @@ class _WorkerProcess:
             raise ProtocolViolation(f"the worker sent malformed data while running {label}: {exc}") from exc
         finally:
             self.sock.settimeout(None)
-            self._drain()
+            self.drain()
 
     def _ended(self, label: str) -> SubmissionError:
         self.kill()
-        status = self.link.wait(self.launcher, 2.0) or {}
+        status = self.link.wait(self.pid, 2.0) or {}
         self.reaped = True
         if status.get("oom"):
             return MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
@@ -208,7 +205,8 @@ class _WorkerProcess:
             "os._exit, sys.exit in a thread, or a crash"
         )
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
+        """Read what the worker printed so far (within the output cap)."""
         cap = self.sandbox.limits.output_kb * 1024
         while True:
             try:
@@ -231,11 +229,11 @@ class _WorkerProcess:
     def close(self) -> None:
         """Kill the worker and release its resources (the zygote reaps it in the background)."""
         self.kill()
-        self._drain()
+        self.drain()
         self.sock.close()
         os.close(self.out_fd)
         if not self.reaped:
-            self.link.release(self.launcher)
+            self.link.release(self.pid)
             self.reaped = True
 
 
@@ -295,7 +293,7 @@ class RemoteObject:
 
 
 class Session:
-    """One check's connection to one submission (a fresh worker, started lazily)."""
+    """A connection to one submission: one worker, started lazily, failed for good after a fatal error."""
 
     def __init__(
         self,
@@ -321,15 +319,23 @@ class Session:
         self._budget = sandbox.limits.call_seconds
         self._modules: dict[str, RemoteObject] = {}
         self.fatal: SubmissionError | None = None
+        self._output_from = (0, 0)
+
+    def begin_check(self) -> None:
+        """A new check starts using this session: :attr:`output` shows what is printed from now on."""
+        if self._worker is not None:
+            self._worker.drain()
+            self._output_from = (len(self._worker.output), self._worker.dropped)
 
     @property
     def output(self) -> str:
-        """What the student's code printed in this session (capped)."""
+        """What the student's code printed since :meth:`begin_check` (capped for the session as a whole)."""
         if self._worker is None:
             return ""
-        text = self._worker.output.decode("utf-8", "replace")
-        if self._worker.dropped:
-            text += f"\n[... {self._worker.dropped} more bytes of output dropped]"
+        kept, dropped = self._output_from
+        text = self._worker.output[kept:].decode("utf-8", "replace")
+        if self._worker.dropped > dropped:
+            text += f"\n[... {self._worker.dropped - dropped} more bytes of output dropped]"
         return text
 
     @contextlib.contextmanager

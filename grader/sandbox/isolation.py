@@ -97,17 +97,24 @@ def level() -> str:
     if pid == 0:
         code = 1
         try:
-            unshare()
-            inner = os.fork()
-            if inner == 0:
-                status = 1
-                try:
-                    build_view([], [])
-                    drop_privileges()
-                    status = 0
-                finally:
-                    os._exit(status)
-            code = 0 if os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1]) == 0 else 1
+            for _ in range(2):  # twice: the second fork checks that the zygote's way back works too
+                own = new_pid_namespace()
+                inner = os.fork()
+                if inner == 0:
+                    status = 1
+                    try:
+                        os.close(own)
+                        unshare()
+                        build_view([], [])
+                        drop_privileges()
+                        status = 0 if os.getpid() == 1 else 1
+                    finally:
+                        os._exit(status)
+                back_to_pid_namespace(own)
+                if os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1]) != 0:
+                    break
+            else:
+                code = 0
         finally:
             os._exit(code)
     return "namespaces" if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else "session"
@@ -213,9 +220,32 @@ def _own_cgroup(controller: str) -> Path | None:
     return None
 
 
+def new_pid_namespace() -> int:
+    """Make the next child this process forks PID 1 of a new PID namespace; this process stays where it is.
+
+    Returns a descriptor of this process's own PID namespace, for :func:`back_to_pid_namespace` (the
+    child must close it).
+    """
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.unshare(_CLONE_NEWPID), "unshare the PID namespace")
+    except OSError:
+        os.close(own)
+        raise
+    return own
+
+
+def back_to_pid_namespace(own: int) -> None:
+    """After the fork: children forked later go to this process's own PID namespace again (and may get a new one)."""
+    try:
+        _check(_libc.setns(own, _CLONE_NEWPID), "back to the own PID namespace")
+    finally:
+        os.close(own)
+
+
 def unshare() -> None:
-    """New PID, mount and network namespaces; the next child forked becomes PID 1 of the new PID namespace."""
-    _check(_libc.unshare(_CLONE_NEWPID | _CLONE_NEWNS | _CLONE_NEWNET), "unshare")
+    """In the worker (PID 1 of its PID namespace): its own mount and network namespaces."""
+    _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
 
 
 def build_view(keep: list[str], hide: list[str]) -> None:

@@ -129,11 +129,11 @@ class Link:
     def _discard(self, spare: tuple[dict[str, Any], dict[str, Any], list[int]]) -> None:
         for fd in spare[2]:
             os.close(fd)
-        self.release(spare[1]["launcher"])
+        self.release(spare[1]["pid"])
 
-    def release(self, launcher: int) -> None:
-        """Kill the worker of ``launcher``; the zygote reaps it and removes its cgroups in the background."""
-        send(self.control, {"op": "release", "launcher": launcher})
+    def release(self, pid: int) -> None:
+        """Kill worker ``pid``; the zygote reaps it and removes its cgroups in the background."""
+        send(self.control, {"op": "release", "pid": pid})
 
     def drop_spare(self) -> None:
         """Kill the worker forked ahead (this zygote will not be asked for another)."""
@@ -142,10 +142,10 @@ class Link:
             self._discard(self._spare)
             self._spare = None
 
-    def wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
-        """How the worker of ``launcher`` ended (after it was killed or exited); None if still running."""
+    def wait(self, pid: int, timeout: float) -> dict[str, Any] | None:
+        """How worker ``pid`` ended (after it was killed or exited); None if still running."""
         self._collect()
-        send(self.control, {"op": "wait", "launcher": launcher, "timeout": timeout})
+        send(self.control, {"op": "wait", "pid": pid, "timeout": timeout})
         reply, _ = receive(self.control)
         return reply["status"]
 
@@ -161,6 +161,7 @@ class Link:
 
 class _Zygote:
     def __init__(self, control: socket.socket) -> None:
+        self._pid = os.getpid()
         self._control = control
         self._workers: dict[int, _Record] = {}
         self._count = 0
@@ -179,9 +180,9 @@ class _Zygote:
             if message["op"] == "spawn":
                 self._spawn(message)
             elif message["op"] == "release":
-                self._release(message["launcher"])
+                self._release(message["pid"])
             elif message["op"] == "wait":
-                status = self._wait(message["launcher"], message["timeout"])
+                status = self._wait(message["pid"], message["timeout"])
                 self._control.sendall(json.dumps({"status": status}).encode())
 
     def _spawn(self, message: dict[str, Any]) -> None:
@@ -204,29 +205,31 @@ class _Zygote:
             )
         ours, theirs = socket.socketpair()
         out_read, out_write = os.pipe()
-        info_read, info_write = os.pipe()
-        launcher = os.fork()
-        if launcher == 0:
-            self._control.close()
-            ours.close()
-            os.close(out_read)
-            os.close(info_read)
-            os._exit(_launch(spec, cgroups, theirs, out_write, info_write))
+        # One fork: the child is PID 1 of a new PID namespace (see isolation.new_pid_namespace).
+        own = isolation.new_pid_namespace() if spec.isolate else None
+        try:
+            pid = os.fork()
+            if pid == 0:
+                if own is not None:
+                    os.close(own)
+                self._control.close()
+                ours.close()
+                os.close(out_read)
+                os._exit(_launch(spec, cgroups, theirs, out_write))
+        finally:
+            if own is not None and os.getpid() == self._pid:
+                isolation.back_to_pid_namespace(own)
         theirs.close()
         os.close(out_write)
-        os.close(info_write)
-        info = os.fdopen(info_read, "r")
-        line = info.readline()
-        pid = int(line) if line.strip().isdigit() else launcher
-        self._workers[launcher] = _Record(pid, info, cgroups)
-        payload = json.dumps({"pid": pid, "launcher": launcher, "memory_enforced": cgroups.limits_memory}).encode()
+        self._workers[pid] = _Record(pid, cgroups)
+        payload = json.dumps({"pid": pid, "memory_enforced": cgroups.limits_memory}).encode()
         socket.send_fds(self._control, [payload], [ours.fileno(), out_read])
         ours.close()
         os.close(out_read)
 
-    def _release(self, launcher: int) -> None:
+    def _release(self, pid: int) -> None:
         """Kill a worker whose end nobody will ask about; it is reaped and cleaned up later."""
-        record = self._workers.get(launcher)
+        record = self._workers.get(pid)
         if record is not None:
             record.released = True
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -240,8 +243,7 @@ class _Zygote:
         the zygote adopts it when its parent exits.
         """
         mine = str(os.getpid())
-        live = {str(launcher) for launcher, record in self._workers.items() if record.status is None}
-        live |= {str(record.pid) for record in self._workers.values() if record.status is None}
+        live = {str(pid) for pid, record in self._workers.items() if record.status is None}
         for entry in os.scandir("/proc"):
             if not entry.name.isdigit() or entry.name in live:
                 continue
@@ -269,16 +271,16 @@ class _Zygote:
                 if record.released:
                     del self._workers[pid]
 
-    def _wait(self, launcher: int, timeout: float) -> dict[str, Any] | None:
+    def _wait(self, pid: int, timeout: float) -> dict[str, Any] | None:
         self._kill_orphans()
         deadline = time.monotonic() + timeout
-        record = self._workers.get(launcher)
+        record = self._workers.get(pid)
         if record is None:
             return None
         while True:
             self._reap()
             if record.status is not None:
-                del self._workers[launcher]
+                del self._workers[pid]
                 return record.status
             if time.monotonic() > deadline:
                 return None
@@ -295,48 +297,29 @@ class _Zygote:
 
 
 class _Record:
-    """A worker as the zygote tracks it: its pid, the launcher's report channel, its cgroups."""
+    """A worker as the zygote tracks it: its pid, its cgroups, how it ended."""
 
-    def __init__(self, pid: int, info: Any, cgroups: isolation.Cgroups) -> None:
+    def __init__(self, pid: int, cgroups: isolation.Cgroups) -> None:
         self.pid = pid
-        self.info = info
         self.cgroups = cgroups
         self.status: dict[str, Any] | None = None
         self.released = False
 
-    def finish(self, launcher_status: int) -> dict[str, Any]:
-        """The worker's end, once its launcher was reaped; cleans its cgroups up."""
-        line = self.info.readline()
-        self.info.close()
-        status = _describe_status(int(line) if line.strip().lstrip("-").isdigit() else launcher_status)
+    def finish(self, wait_status: int) -> dict[str, Any]:
+        """The worker's end, once it was reaped; cleans its cgroups up."""
+        status = _describe_status(wait_status)
         status["oom"] = self.cgroups.out_of_memory()
         self.cgroups.destroy()
         return status
 
 
-def _launch(spec: WorkerSpec, cgroups: isolation.Cgroups, sock: socket.socket, out_fd: int, info_fd: int) -> int:
-    """In the launcher: join the cgroups, enter namespaces, fork the worker, report its pid and its end.
-
-    Without isolation the launcher is itself the worker (and reports its own pid).
-    """
+def _launch(spec: WorkerSpec, cgroups: isolation.Cgroups, sock: socket.socket, out_fd: int) -> int:
+    """In the freshly forked worker: join the cgroups, enter the other namespaces, serve the requests."""
     try:
         cgroups.join()
-        if not spec.isolate:
-            os.write(info_fd, f"{os.getpid()}\n".encode())
-            os.close(info_fd)
-            child_main(sock, out_fd, spec)
-            return 0
-        isolation.unshare()
-        worker = os.fork()
-        if worker == 0:
-            os.close(info_fd)
-            child_main(sock, out_fd, spec)
-            return 0
-        sock.close()
-        os.close(out_fd)
-        os.write(info_fd, f"{worker}\n".encode())
-        _, status = os.waitpid(worker, 0)
-        os.write(info_fd, f"{status}\n".encode())
+        if spec.isolate:
+            isolation.unshare()
+        child_main(sock, out_fd, spec)
         return 0
     except BaseException:
         return 70

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import gzip
 import importlib.util
+import io
 from pathlib import Path
 from typing import Any
 
@@ -53,15 +54,34 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     return (data.images * 15).astype(np.uint8), data.target.astype(np.int64)
 
 
+@functools.cache
+def _split() -> tuple[list[int], list[int]]:
+    """The held-out digits' indices and the training pool's (a fixed shuffle)."""
+    order = torch.randperm(len(digits()[1]), generator=torch.Generator().manual_seed(0)).tolist()
+    cut = int(_HELD_OUT * len(order))
+    return order[:cut], order[cut:]
+
+
+@functools.cache
+def _pool_pngs() -> tuple[bytes, ...]:
+    """The training pool's digits as PNG bytes (uint8, 2-D: mode L); encoded once, a batch reuses them."""
+    images = digits()[0]
+    encoded = []
+    for index in _split()[1]:
+        buffer = io.BytesIO()
+        Image.fromarray(images[index]).save(buffer, format="PNG")
+        encoded.append(buffer.getvalue())
+    return tuple(encoded)
+
+
 def write_digits(folder: Path) -> tuple[list[str], torch.Tensor, torch.Tensor]:
     """Write the training pool as ``<digit>_<index>.png``; return its paths and the held-out pixels and labels."""
     images, labels = digits()
-    order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(0)).tolist()
-    held_out, pool = order[: int(_HELD_OUT * len(order))], order[int(_HELD_OUT * len(order)) :]
+    held_out, pool = _split()
     files = []
-    for index in pool:
+    for index, encoded in zip(pool, _pool_pngs(), strict=True):
         path = folder / f"{labels[index]}_{index}.png"
-        Image.fromarray(images[index]).save(path)  # uint8, 2-D: mode L
+        path.write_bytes(encoded)
         files.append(str(path))
     # The same values the worker's transform makes of each PNG: lossless pixels / 255, row by row.
     x = torch.from_numpy(images[held_out].reshape(len(held_out), 64).astype(np.float32) / np.float32(255.0))
