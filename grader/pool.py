@@ -57,8 +57,8 @@ def grade_all(
     from grader.runner import DEFERRED, PRELOAD
 
     # Imported once here (no torch op runs in this process), inherited by every grading process and zygote
-    # (with the deferred imports done, no grading process needs an early zygote).
-    for name in PRELOAD + DEFERRED + assignment.probe_modules:
+    # (with the deferred imports done, no grading process needs an early zygote), and what the checks use.
+    for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
     pool = _Pool(assignment, limits, out, (*hide, *hidden), hidden, device)
     queue = deque(pending)

@@ -102,10 +102,12 @@ ATTACKS: tuple[Attack, ...] = (
         "leak-environment",
         "model",
         (
-            "import os\nfound = dict(os.environ)\nfor pid in os.listdir('/proc'):\n    try:\n"
-            "        found[pid] = open(f'/proc/{pid}/environ').read()\n    except OSError:\n        pass\n"
-            "try:\n    found['ppid'] = open(f'/proc/{os.getppid()}/environ').read()\nexcept OSError:\n    pass\n"
-            "raise RuntimeError(repr(found))\n"
+            "import os\nfound = [f'{k}={v}' for k, v in os.environ.items()]\nfor pid in os.listdir('/proc'):\n"
+            "    try:\n        found += open(f'/proc/{pid}/environ').read().split('\\0')\n    except OSError:\n"
+            "        pass\ntry:\n    found += open(f'/proc/{os.getppid()}/environ').read().split('\\0')\n"
+            "except OSError:\n    pass\n"
+            "# Only what looks like a secret, so that the error message's cap cannot hide a leak.\n"
+            "raise RuntimeError(repr([item for item in found if 'SECRET' in item or 'TOKEN' in item]))\n"
         ),
         "puts every environment it can read into its error message",
     ),

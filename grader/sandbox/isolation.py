@@ -25,6 +25,7 @@ import contextlib
 import ctypes
 import functools
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ _SYS_MOUNT_SETATTR = 442
 _SYS_CAPSET = 126
 _PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP = 38, 24
 _CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: Folders every worker gets empty, fresh tmpfs mounts on.
+_TEMPORARY = ("/tmp", "/dev/shm", "/var/tmp")
 
 #: Credentials and caches under a home folder that student code has no business reading.
 HOME_SECRETS = (
@@ -249,9 +252,15 @@ def unshare() -> None:
 
 
 def build_view(keep: list[str], hide: list[str]) -> None:
-    """In the new mount namespace: everything read-only, fresh /proc and /tmp, ``keep`` writable, ``hide`` empty."""
+    """In the new mount namespace: everything read-only, fresh /proc and /tmp, ``keep`` writable, ``hide`` empty.
+
+    Where Python imports from lies under a temporary folder (a virtual environment in /tmp, say), that
+    folder is bound back read-only: modules imported lazily (PIL's image plugins, parts of torch) must
+    still be found.
+    """
     _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
     kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
+    imports = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _import_roots_in_temporary(hide)]
     _check(_libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
     for path in hide:
         _cover(path)
@@ -260,12 +269,22 @@ def build_view(keep: list[str], hide: list[str]) -> None:
         _libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, b"/", _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)),
         "make the machine read-only",
     )
-    for tmp in ("/tmp", "/dev/shm", "/var/tmp"):
+    for tmp in _TEMPORARY:
         if os.path.isdir(tmp):
             _check(
                 _libc.mount(b"tmpfs", tmp.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=256m,mode=1777"),
                 f"mount {tmp}",
             )
+    for path, fd in imports:
+        os.makedirs(path, exist_ok=True)
+        _check(
+            _libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}"
+        )
+        _check(
+            _libc.mount(None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None),
+            f"make {path} read-only",
+        )
+        os.close(fd)
     for path, fd in kept:
         os.makedirs(path, exist_ok=True)
         _check(
@@ -276,6 +295,23 @@ def build_view(keep: list[str], hide: list[str]) -> None:
             f"make {path} writable",
         )
         os.close(fd)
+
+
+def _import_roots_in_temporary(hide: list[str]) -> list[str]:
+    """The folders on ``sys.path`` that the fresh temporary folders would shadow, minus any near a secret."""
+    roots = set()
+    for entry in sys.path:
+        path = os.path.realpath(entry or os.getcwd())
+        if not os.path.isdir(path) or not any(_within(path, folder) for folder in _TEMPORARY):
+            continue
+        if any(_within(path, secret) or _within(secret, path) for secret in hide):
+            continue
+        roots.add(path)
+    return sorted(roots)
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def _cover(path: str) -> None:

@@ -8,6 +8,7 @@ trusted process computes every verdict.
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import io
 import os
@@ -56,6 +57,7 @@ def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
         isolation.drop_privileges()
     os.environ.clear()
     os.environ.update(spec.env)
+    _scrub_initial_environment()
     os.chdir(spec.root)
     torch.set_num_threads(1)
     for name in spec.probe_modules:
@@ -63,6 +65,20 @@ def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
     sys.path.insert(0, spec.root)
     _seed(spec.seed)
     Worker(sock, Path(spec.root)).serve()
+
+
+def _scrub_initial_environment() -> None:
+    """Zero the environment strings this process inherited from the grading process's start.
+
+    ``/proc/self/environ`` shows that memory, whatever ``os.environ`` holds now: without this, student
+    code could read every variable of the machine that started the grader (tokens included).
+    """
+    with open("/proc/self/stat", "rb") as handle:
+        stat = handle.read()
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    start, end = int(fields[47]), int(fields[48])  # env_start and env_end, fields 50 and 51 of proc(5)
+    if 0 < start < end:
+        ctypes.memset(start, 0, end - start)
 
 
 def _redirect_io(out_fd: int) -> None:
