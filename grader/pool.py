@@ -28,7 +28,7 @@ from typing import Any
 
 from grader.assignments import Assignment
 from grader.progress import Progress
-from grader.sandbox import Limits
+from grader.sandbox import Limits, isolation
 from grader.sandbox.limits import die_with_parent
 
 _STOP_SECONDS = 10.0
@@ -60,6 +60,7 @@ def grade_all(
     # (with the deferred imports done, no grading process needs an early zygote), and what the checks use.
     for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
+    isolation.level()  # probed once here (it forks a throwaway process), remembered by every grading process
     pool = _Pool(assignment, limits, out, (*hide, *hidden), hidden, device)
     queue = deque(pending)
     busy: dict[socket.socket, tuple[Any, float]] = {}

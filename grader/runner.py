@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignments import Assignment
-from grader.sandbox import Limits, Sandbox
+from grader.sandbox import Limits, Sandbox, isolation
 from grader.sandbox.isolation import HOME_SECRETS
 
 # What workers need: the zygote imports it once (in parallel with this process's own start-up),
@@ -115,9 +115,10 @@ def workspace_parent() -> str | None:
 
     A grading writes and removes some 2,000 small files (generated CSVs and images, the digits);
     on a disk file system that has seen many deletions, creating each one costs the kernel up to a
-    millisecond, on a memory file system almost nothing. None means the system's temporary folder.
+    millisecond, on a memory file system almost nothing. Only where a memory cgroup caps each worker:
+    files student code writes there take memory. None means the system's temporary folder.
     """
-    if os.environ.get("TMPDIR"):
+    if os.environ.get("TMPDIR") or not isolation.memory_capped():
         return None
     try:
         stats = os.statvfs(_SHM)

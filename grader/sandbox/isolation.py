@@ -223,6 +223,11 @@ def _own_cgroup(controller: str) -> Path | None:
     return None
 
 
+def memory_capped() -> bool:
+    """Whether workers get a memory cgroup (which also counts what they write to a tmpfs)."""
+    return level() == "namespaces" and _own_cgroup("memory") is not None
+
+
 def new_pid_namespace() -> int:
     """Make the next child this process forks PID 1 of a new PID namespace; this process stays where it is.
 
