@@ -44,6 +44,30 @@ def materialize(edits: Any, target: Path) -> Path:
     return target
 
 
+#: Student code (appended to model.py) that reads any file it can: hidden checks must not be one.
+PEEK = '''
+
+def peek(path):
+    """Read any file it can: the hidden checks must not be one."""
+    try:
+        with open(path) as handle:
+            return handle.read()
+    except OSError:
+        return ""
+'''
+
+
+def unreadable_check(points: int) -> str:
+    """The source of a hidden check (worth ``points``) that fails if student code can read its file."""
+    return f'''
+@check(points={points}, step=Step.MODEL, slide="Step 2-2 Define the loss function")
+def test_hidden_checks_are_unreadable(student):
+    """student code cannot read the hidden checks"""
+    seen = student.module("model").peek(__file__)
+    expect(seen == "", f"student code read {{len(seen)}} characters of the hidden checks")
+'''
+
+
 #: Extra submissions other test modules add to the one class batch (name -> builder into a folder).
 CLASS_MEMBERS: dict[str, Callable[[Path], None]] = {}
 

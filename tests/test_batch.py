@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SOLUTION, STUBS, run_grader
+from conftest import PEEK, ROOT, SOLUTION, STUBS, run_grader, unreadable_check
 
 from grader import assignments
 from grader.batch import write_atomic
@@ -37,29 +37,11 @@ HW1 = assignments.get("hw1")
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 NOT_UTF8 = os.fsdecode(b"caf\xe9")
 
-HIDDEN_CHECK = '''\
-"""A hidden check for the test: student code must not read it."""
+HIDDEN_CHECK = '''"""A hidden check for the test: student code must not read it."""
 
 from grader.checks import Step, check, expect
 
-
-@check(points=2, step=Step.MODEL, slide="Step 2-2 Define the loss function")
-def test_hidden_checks_are_unreadable(student):
-    """student code cannot read the hidden checks"""
-    seen = student.module("model").peek(__file__)
-    expect(seen == "", f"student code read {len(seen)} characters of the hidden checks")
-'''
-
-PEEK = '''
-
-def peek(path):
-    """Read any file it can: the hidden checks must not be one."""
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return ""
-'''
+''' + unreadable_check(2)
 
 #: Student code that writes a forged result on every stream socket it inherited: it must reach no one.
 FORGE = """

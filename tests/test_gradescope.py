@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SOLUTION
+from conftest import PEEK, ROOT, SOLUTION, unreadable_check
 
 from grader import assignments, gradescope
 from grader.checks import Step
@@ -195,23 +195,7 @@ def test_softmax_of_equal_logits(student):
     expect_close(student.module("model").softmax(torch.zeros(4)), torch.full((4,), 0.25), "softmax(zeros(4))")
 
 
-@check(points=1, step=Step.MODEL, slide="Step 2-2 Define the loss function")
-def test_hidden_checks_are_unreadable(student):
-    """student code cannot read the hidden checks"""
-    seen = student.module("model").peek(__file__)
-    expect(seen == "", f"student code read {len(seen)} characters of the hidden checks")
-'''
-
-PEEK = '''
-
-def peek(path):
-    """Read any file it can: the hidden checks must not be one."""
-    try:
-        with open(path) as handle:
-            return handle.read()
-    except OSError:
-        return ""
-'''
+''' + unreadable_check(1)
 
 
 def test_run_autograder_grades_a_nested_submission_with_hidden_checks(tmp_path: Path) -> None:
