@@ -61,7 +61,7 @@ ATTACKS: tuple[Attack, ...] = (
     Attack(
         "memory-bomb",
         "model",
-        ("hog = []\ndef softmax(logits, dim=-1):\n    while True:\n        hog.append(bytearray(b'x' * 50_000_000))\n"),
+        ("hog = []\ndef softmax(logits, dim=-1):\n    while True:\n        hog.append(b'x' * 200_000_000)\n"),
         "allocates until killed",
     ),
     Attack(

@@ -165,8 +165,7 @@ class _WorkerProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                self.kill()
-                raise Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
+                raise self._timed_out(label, budget)
             ready, _, _ = select.select([self.sock, self.out_fd], [], [], min(_TICK, remaining))
             if self.out_fd in ready:
                 self.drain()
@@ -186,6 +185,22 @@ class _WorkerProcess:
         finally:
             self.sock.settimeout(None)
             self.drain()
+
+    def _timed_out(self, label: str, budget: float) -> SubmissionError:
+        """The error for a call that ran out of time: a memory error if it was stuck at the memory limit.
+
+        At the limit the kernel first reclaims (and swaps, where there is swap) before its OOM killer acts,
+        so code that allocates without end can run out of time there instead of being killed.
+        """
+        self.kill()
+        status = (self.link.wait(self.pid, 2.0) or {}) if self.memory_enforced else {}
+        self.reaped = bool(status)
+        if status.get("at_memory_limit"):
+            return MemoryLimit(
+                f"{label} reached the {self.sandbox.limits.memory_mb} MB memory limit and did not finish "
+                f"within {budget:g} s"
+            )
+        return Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
 
     def _ended(self, label: str) -> SubmissionError:
         self.kill()

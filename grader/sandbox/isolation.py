@@ -123,6 +123,10 @@ def level() -> str:
     return "namespaces" if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else "session"
 
 
+# A peak this close to the cap counts as reaching it (the kernel charges in batches of pages).
+_LIMIT_SLACK = 1 << 20
+
+
 @dataclass(frozen=True)
 class Cgroups:
     """The cgroup folders of one worker (cgroup v1 memory and pids controllers), where writable."""
@@ -176,6 +180,23 @@ class Cgroups:
                 for line in control.read_text().splitlines():
                     if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
                         return True
+        return False
+
+    def reached_limit(self) -> bool:
+        """Whether the worker's memory use ever reached its limit (the kernel then reclaims, swaps or kills).
+
+        ``memory.failcnt`` says so on most kernels; some (6.x) leave it at 0, so the peak is compared too.
+        """
+        for folder in self.folders:
+            for prefix in ("memory.", "memory.memsw."):
+                try:
+                    failures = int(Path(folder, prefix + "failcnt").read_text())
+                    peak = int(Path(folder, prefix + "max_usage_in_bytes").read_text())
+                    limit = int(Path(folder, prefix + "limit_in_bytes").read_text())
+                except (OSError, ValueError):
+                    continue
+                if failures > 0 or peak >= limit - _LIMIT_SLACK:
+                    return True
         return False
 
     def destroy(self) -> None:

@@ -309,6 +309,7 @@ class _Record:
         """The worker's end, once it was reaped; cleans its cgroups up."""
         status = _describe_status(wait_status)
         status["oom"] = self.cgroups.out_of_memory()
+        status["at_memory_limit"] = status["oom"] or self.cgroups.reached_limit()
         self.cgroups.destroy()
         return status
 

@@ -1,0 +1,86 @@
+"""How a call that ends at a limit is reported: time, or memory when the worker was stuck at its memory cap."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import types
+from typing import Any
+
+import pytest
+
+from grader.errors import MemoryLimit, Timeout
+from grader.sandbox import isolation
+from grader.sandbox.client import _WorkerProcess
+from grader.sandbox.limits import Limits
+
+
+class _FakeLink:
+    """Stands in for the zygote: says how the (already killed) worker ended."""
+
+    def __init__(self, status: dict[str, Any] | None) -> None:
+        self.status = status
+        self.waited: list[int] = []
+
+    def wait(self, pid: int, timeout: float) -> dict[str, Any] | None:
+        self.waited.append(pid)
+        return self.status
+
+    def release(self, pid: int) -> None:
+        pass
+
+
+def _run_out_of_time(status: dict[str, Any] | None, memory_enforced: bool = True) -> Exception:
+    """A worker that never answers, whose end (once killed) the zygote reports as ``status``."""
+    ours, theirs = socket.socketpair()
+    read_end, write_end = os.pipe()
+    sandbox = types.SimpleNamespace(limits=Limits(memory_mb=512, output_kb=4))
+    worker = _WorkerProcess(sandbox, _FakeLink(status), 999_999_999, ours, read_end, memory_enforced)  # type: ignore[arg-type]
+    worker.alive = False  # nothing real to kill
+    try:
+        with pytest.raises((Timeout, MemoryLimit)) as caught:
+            worker.exchange({"op": "call"}, [], "model.softmax()", 0.2)
+        return caught.value
+    finally:
+        ours.close()
+        theirs.close()
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_call_stuck_at_the_memory_limit_is_a_memory_error() -> None:
+    error = _run_out_of_time({"signal_name": "SIGKILL", "oom": False, "at_memory_limit": True})
+    assert isinstance(error, MemoryLimit)
+    assert "512 MB memory limit" in str(error) and "within 0.2 s" in str(error)
+
+
+def test_a_call_that_only_runs_long_is_a_timeout() -> None:
+    error = _run_out_of_time({"signal_name": "SIGKILL", "oom": False, "at_memory_limit": False})
+    assert isinstance(error, Timeout) and "did not finish within 0.2 s" in str(error)
+
+
+def test_a_worker_the_zygote_cannot_account_for_is_a_timeout() -> None:
+    assert isinstance(_run_out_of_time(None), Timeout)
+    assert isinstance(_run_out_of_time({"at_memory_limit": True}, memory_enforced=False), Timeout)
+
+
+@pytest.mark.skipif(isolation._own_cgroup("memory") is None, reason="needs a writable memory cgroup")
+def test_cgroups_tell_a_process_that_hit_its_memory_limit() -> None:
+    cgroups = isolation.Cgroups.create(f"grader-{os.getpid()}-limits-test", 64, 16)
+    assert cgroups.limits_memory
+    try:
+        hog = subprocess.Popen(
+            [sys.executable, "-c", "import sys; sys.stdin.read(1); hog = b'x' * 400_000_000"],
+            stdin=subprocess.PIPE,
+        )
+        for folder in cgroups.folders:
+            with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
+                procs.write(str(hog.pid))
+        assert not cgroups.reached_limit()
+        hog.communicate(b"g", timeout=60)
+        assert hog.returncode == -9
+        assert cgroups.out_of_memory() and cgroups.reached_limit()
+    finally:
+        cgroups.destroy()
