@@ -101,8 +101,8 @@ class Collector:
         #: Folders of hidden checks: every check found in one is hidden, whatever its marker says.
         self._hidden = hidden
         self._sessions: dict[str, Session] = {}
-        #: The worker session of each check module (by its path), while its checks run.
-        self._shared: dict[str, Session] = {}
+        #: The worker session the next check uses, until a fatal error ends it.
+        self._shared: Session | None = None
         self._hung: dict[str, str] = {}
         self._failures: dict[str, BaseException] = {}
         self._durations: dict[str, float] = {}
@@ -116,35 +116,37 @@ class Collector:
 
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> Any:
-        """A worker serving the student's submission, shared by the checks of one check module.
+        """A worker serving the student's submission, shared by the checks of one grading.
 
         A check whose call timed out, crashed or ran out of memory leaves its worker to no one: the
-        next check gets a fresh one. Sharing a worker among a module's checks saves a fork, a fresh
-        import of the student's modules and the copying of the worker's memory per check.
+        next check gets a fresh one. Sharing one worker saves, per check module, a fork, a fresh
+        import of the student's modules and the copying of the worker's memory; each check still starts
+        from the same random state (see Session.begin_check), whichever checks ran before it.
         """
         marker = request.node.get_closest_marker("grader_check")
         # Data checks neither train nor score: a worker without the slow deferred imports serves them.
         early = marker is not None and marker.args[0].step == Step.DATA
-        key = str(request.node.path)
-        for other in [name for name in self._shared if name != key]:
-            self._shared.pop(other).close()
-        session = self._shared.get(key)
+        session = self._shared
+        if session is not None and (session.fatal is not None or not (early or session.complete)):
+            session.close()
+            session = None
         if session is None:
             session = Session(
                 self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung, early=early
             )
-            self._shared[key] = session
+            self._shared = session
         session.begin_check()
         self._sessions[request.node.nodeid] = session
         yield session
         if session.fatal is not None:
-            self._shared.pop(key, None)
+            self._shared = None
             session.close()
 
     def close(self) -> None:
-        """End the workers still shared (after the last check)."""
-        while self._shared:
-            self._shared.popitem()[1].close()
+        """End the worker still shared (after the last check)."""
+        if self._shared is not None:
+            self._shared.close()
+            self._shared = None
 
     @pytest.fixture
     def scratch(self) -> Path:

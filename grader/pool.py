@@ -29,7 +29,7 @@ from typing import Any
 from grader.assignments import Assignment
 from grader.progress import Progress
 from grader.sandbox import Limits, isolation
-from grader.sandbox.limits import die_with_parent
+from grader.sandbox.limits import die_with_parent, name_process
 
 _STOP_SECONDS = 10.0
 #: How often the progress bar's clock is redrawn while nothing finishes.
@@ -140,6 +140,7 @@ class _Pool:
                 # A terminal's Ctrl-C reaches the whole process group; the parent decides what it means.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 die_with_parent()
+                name_process("grader-grading")
                 _serve(*self._args, theirs)
             except BaseException:
                 code = 70

@@ -111,6 +111,7 @@ class Sandbox:
             socket.socket(fileno=fds[0]),
             fds[1],
             reply["memory_enforced"],
+            complete=link is self._zygote,
         )
 
     def _link(self, early: bool) -> zygote.Link:
@@ -139,9 +140,12 @@ class _WorkerProcess:
         sock: socket.socket,
         out_fd: int,
         memory_enforced: bool,
+        complete: bool = True,
     ) -> None:
         self.sandbox = sandbox
         self.link = link
+        #: Forked by the full zygote (not the early one): it has every deferred import.
+        self.complete = complete
         self.pid = pid
         self.memory_enforced = memory_enforced
         self.reaped = False
@@ -335,9 +339,15 @@ class Session:
         self._modules: dict[str, RemoteObject] = {}
         self.fatal: SubmissionError | None = None
         self._output_from = (0, 0)
+        self._reseed = False
 
     def begin_check(self) -> None:
-        """A new check starts using this session: :attr:`output` shows what is printed from now on."""
+        """A new check starts using this session: :attr:`output` shows what is printed from now on.
+
+        The worker reseeds its random generators before the check's first request, so the check sees the
+        same random state as in a fresh worker, whatever ran before it.
+        """
+        self._reseed = True
         if self._worker is not None:
             self._worker.drain()
             self._output_from = (len(self._worker.output), self._worker.dropped)
@@ -395,6 +405,12 @@ class Session:
         for key, value in fields.items():
             request[key] = value if key in ("name", "module") else encoder.encode(value)
         worker = self._ensure_worker()
+        if self._reseed:
+            # A new check: the worker starts from a fresh random state and forgets the objects earlier
+            # checks were handed (all but the imported modules), so its heap does not grow check by check.
+            request["seed"] = self._seed
+            request["keep"] = [module._id for module in self._modules.values()]
+            self._reseed = False
         try:
             header, blobs = worker.exchange(request, encoder.blobs, label, self._budget)
             return self._decode(header, blobs, label, handle_label or label, origin)
@@ -434,6 +450,13 @@ class Session:
         if isinstance(value, RemoteObject) and value._session is self:
             return {"$h": value._id, "type": value.type_name}
         raise TypeError(f"cannot send {type(value).__name__} to the worker")
+
+    @property
+    def complete(self) -> bool:
+        """Whether this session's worker has every import (it was not forked by the early zygote)."""
+        if self._worker is None:
+            return not self._early
+        return self._worker.complete
 
     def _ensure_worker(self) -> _WorkerProcess:
         if self._worker is None:

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 _PR_SET_CHILD_SUBREAPER = 36
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,15 @@ def die_with_parent() -> None:
 def become_subreaper() -> None:
     """Make orphaned descendants reparent to this process, so they can be found and killed."""
     _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+
+
+def name_process(name: str) -> None:
+    """Name this process as ``top``, ``perf`` and ``/proc/PID/comm`` show it (at most 15 bytes)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def apply(limits: Limits) -> None:

@@ -49,6 +49,7 @@ class WorkerSpec:
 def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
     """Set up the freshly forked process, then serve requests until the socket closes."""
     limits.enter_own_session()
+    limits.name_process("grader-worker")
     _redirect_io(out_fd)
     if spec.isolate:
         isolation.build_view(list(spec.keep), list(spec.hide))
@@ -138,6 +139,10 @@ class Worker:
 
     def _dispatch(self, request: dict[str, Any], blobs: list[bytes]) -> Any:
         decoder = wire.Decoder(blobs, lambda ref: self._objects[ref.id])
+        if type(request.get("seed")) is int:  # a new check starts: the random state a fresh worker has
+            _seed(request["seed"])
+            keep = set(request.get("keep", ()))
+            self._objects = {ident: value for ident, value in self._objects.items() if ident in keep}
         op = request["op"]
         if op == "import":
             return importlib.import_module(request["module"])

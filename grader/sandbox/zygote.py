@@ -168,6 +168,7 @@ class _Zygote:
 
     def serve(self) -> None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        limits.name_process("grader-zygote")
         limits.become_subreaper()
         limits.die_with_parent()
         while True:

@@ -1,0 +1,97 @@
+"""One worker serves a grading's checks, yet each check starts as in a fresh worker.
+
+Run for real: a submission with a helper module, graded with extra (hidden) checks that look at the
+worker from the inside: its pid, its random state, the objects earlier checks were handed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from conftest import SOLUTION, run_grader
+
+HELPER = '''\
+"""Looks at the worker from the inside (a test helper, not part of hw1)."""
+
+import os
+import weakref
+
+import torch
+
+seen = {}
+
+
+class Thing:
+    pass
+
+
+def draw(n):
+    return torch.rand(n).tolist()
+
+
+def note(key, value):
+    seen[key] = value
+
+
+def recall(key):
+    return seen.get(key)
+
+
+def pid():
+    return os.getpid()
+
+
+def make_thing():
+    thing = Thing()
+    seen["thing"] = weakref.ref(thing)
+    return thing
+
+
+def thing_alive():
+    return seen["thing"]() is not None
+'''
+
+CHECKS = '''\
+"""Extra checks that pass only if the worker is shared and each check starts afresh."""
+
+from grader.checks import Step, check, expect
+
+
+@check(points=1, step=Step.MODEL, slide="Step 2")
+def test_a_first(student):
+    """a first check draws random numbers and keeps an object"""
+    helper = student.module("helper")
+    helper.note("first", helper.draw(3))
+    helper.draw(100)
+    helper.note("pid", helper.pid())
+    thing = helper.make_thing()
+    expect(helper.thing_alive(), "the object handed to this check is alive while it runs")
+    expect(thing.type_name.endswith("Thing"), "a handle to the object")
+
+
+@check(points=1, step=Step.MODEL, slide="Step 2")
+def test_b_second(student):
+    """a second check runs in the same worker, from the same random state, without the first's objects"""
+    helper = student.module("helper")
+    expect(helper.pid() == helper.recall("pid"), "the same worker")
+    draw, first = helper.draw(3), helper.recall("first")
+    expect(draw == first, f"the same random state: {draw} vs {first}")
+    expect(not helper.thing_alive(), "the first check's object was let go")
+'''
+
+
+def test_checks_share_a_worker_but_start_afresh(tmp_path: Path) -> None:
+    submission = tmp_path / "submission"
+    shutil.copytree(SOLUTION, submission, ignore=shutil.ignore_patterns("__pycache__"))
+    (submission / "helper.py").write_text(HELPER)
+    checks = tmp_path / "extra-checks"
+    checks.mkdir()
+    (checks / "test_worker.py").write_text(CHECKS)
+    done = run_grader("hw1", str(submission), "--hidden", str(checks), "--format", "json")
+    document = json.loads(done.stdout)
+    extra = {t["name"]: t for t in document["tests"] if t["visibility"] == "after_published"}
+    assert len(extra) == 2, document["tests"]
+    assert all(t["status"] == "passed" for t in extra.values()), [t["output"] for t in extra.values()]
+    assert document["score"] == document["max_score"]
