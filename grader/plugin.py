@@ -101,8 +101,9 @@ class Collector:
         #: Folders of hidden checks: every check found in one is hidden, whatever its marker says.
         self._hidden = hidden
         self._sessions: dict[str, Session] = {}
-        #: The worker session the next check uses, until a fatal error ends it.
+        #: The worker session the checks of one step share, until a fatal error ends it.
         self._shared: Session | None = None
+        self._shared_step: Step | None = None
         self._hung: dict[str, str] = {}
         self._failures: dict[str, BaseException] = {}
         self._durations: dict[str, float] = {}
@@ -116,25 +117,27 @@ class Collector:
 
     @pytest.fixture
     def student(self, request: pytest.FixtureRequest) -> Any:
-        """A worker serving the student's submission, shared by the checks of one grading.
+        """A worker serving the student's submission, shared by the checks of one step.
 
-        A check whose call timed out, crashed or ran out of memory leaves its worker to no one: the
-        next check gets a fresh one. Sharing one worker saves, per check module, a fork, a fresh
-        import of the student's modules and the copying of the worker's memory; each check still starts
-        from the same random state (see Session.begin_check), whichever checks ran before it.
+        One worker per step (data, model, train, evaluate, end to end): a step's checks call the
+        student's code one after another, as one program would, but what one step's module does to the
+        process (a global setting changed at import) cannot cost points in another step. Each check still
+        starts from the same random state (see Session.begin_check). A check whose call timed out,
+        crashed or ran out of memory leaves its worker to no one: the next check gets a fresh one.
         """
         marker = request.node.get_closest_marker("grader_check")
-        # Data checks neither train nor score: a worker without the slow deferred imports serves them.
-        early = marker is not None and marker.args[0].step == Step.DATA
+        step = marker.args[0].step if marker is not None else None
         session = self._shared
-        if session is not None and (session.fatal is not None or not (early or session.complete)):
+        if session is not None and (session.fatal is not None or self._shared_step != step):
             session.close()
             session = None
         if session is None:
+            # Data checks neither train nor score: a worker without the slow deferred imports serves them.
+            early = step == Step.DATA
             session = Session(
                 self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung, early=early
             )
-            self._shared = session
+            self._shared, self._shared_step = session, step
         session.begin_check()
         self._sessions[request.node.nodeid] = session
         yield session

@@ -95,3 +95,18 @@ def test_checks_share_a_worker_but_start_afresh(tmp_path: Path) -> None:
     assert len(extra) == 2, document["tests"]
     assert all(t["status"] == "passed" for t in extra.values()), [t["output"] for t in extra.values()]
     assert document["score"] == document["max_score"]
+
+
+def test_a_global_setting_changed_in_one_step_stays_there(tmp_path: Path) -> None:
+    """data.py switching torch's default dtype at import must not cost points in Steps 2 to 4."""
+    submission = tmp_path / "submission"
+    shutil.copytree(SOLUTION, submission, ignore=shutil.ignore_patterns("__pycache__"))
+    with (submission / "data.py").open("a") as handle:
+        handle.write("\ntorch.set_default_dtype(torch.float64)\n")
+    document = json.loads(run_grader("hw1", str(submission), "--format", "json").stdout)
+    elsewhere = [t for t in document["tests"] if t["step"] in ("model", "train", "evaluate")]
+    assert elsewhere and all(t["status"] == "passed" for t in elsewhere), [
+        (t["name"], t["output"]) for t in elsewhere if t["status"] != "passed"
+    ]
+    # The whole pipeline does run data.py's import: there the setting counts.
+    assert [t["status"] for t in document["tests"] if t["step"] == "end-to-end"] == ["failed"]

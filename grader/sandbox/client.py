@@ -111,7 +111,6 @@ class Sandbox:
             socket.socket(fileno=fds[0]),
             fds[1],
             reply["memory_enforced"],
-            complete=link is self._zygote,
         )
 
     def _link(self, early: bool) -> zygote.Link:
@@ -140,12 +139,9 @@ class _WorkerProcess:
         sock: socket.socket,
         out_fd: int,
         memory_enforced: bool,
-        complete: bool = True,
     ) -> None:
         self.sandbox = sandbox
         self.link = link
-        #: Forked by the full zygote (not the early one): it has every deferred import.
-        self.complete = complete
         self.pid = pid
         self.memory_enforced = memory_enforced
         self.reaped = False
@@ -450,13 +446,6 @@ class Session:
         if isinstance(value, RemoteObject) and value._session is self:
             return {"$h": value._id, "type": value.type_name}
         raise TypeError(f"cannot send {type(value).__name__} to the worker")
-
-    @property
-    def complete(self) -> bool:
-        """Whether this session's worker has every import (it was not forked by the early zygote)."""
-        if self._worker is None:
-            return not self._early
-        return self._worker.complete
 
     def _ensure_worker(self) -> _WorkerProcess:
         if self._worker is None:
