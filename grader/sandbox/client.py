@@ -1,7 +1,8 @@
 """The trusted side of the boundary: the only code that talks to a worker.
 
 :class:`Sandbox` owns the zygote. :class:`Session` is a connection to one
-submission (the checks of one check module share it): it forks a worker on
+submission (the checks of one step share it, each starting from a fresh random
+state and without the objects earlier checks were handed): it forks a worker on
 first use, sends requests, enforces the call's time budget and the memory limit
 while waiting, and turns every answer into plain data, :class:`RemoteObject`
 handles, or a :class:`SubmissionError`. After a fatal error (timeout, crash,
