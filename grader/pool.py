@@ -23,6 +23,7 @@ import signal
 import socket
 import time
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def grade_all(
     for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
     isolation.level()  # probed once here (it forks a throwaway process), remembered by every grading process
-    pool = _Pool(assignment, limits, out, (*hide, *hidden), hidden, device)
+    pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device))
     queue = deque(pending)
     busy: dict[socket.socket, tuple[Any, float]] = {}
     interrupted = True
@@ -94,19 +95,23 @@ def grade_all(
         pool.close(interrupted)
 
 
+@dataclass(frozen=True)
+class _Setup:
+    """What every grading process grades with: student code never sees ``hide``; ``hidden`` checks also run."""
+
+    assignment: Assignment
+    limits: Limits
+    out: Path
+    hide: tuple[Path, ...]
+    hidden: tuple[Path, ...]
+    device: str
+
+
 class _Pool:
     """The grading processes: their pids by their sockets."""
 
-    def __init__(
-        self,
-        assignment: Assignment,
-        limits: Limits,
-        out: Path,
-        hide: tuple[Path, ...],
-        hidden: tuple[Path, ...],
-        device: str,
-    ) -> None:
-        self._args = (assignment, limits, out, hide, hidden, device)
+    def __init__(self, setup: _Setup) -> None:
+        self._setup = setup
         self._children: dict[socket.socket, int] = {}
 
     def start(self, count: int) -> list[socket.socket]:
@@ -141,7 +146,7 @@ class _Pool:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 die_with_parent()
                 name_process("grader-grading")
-                _serve(*self._args, theirs)
+                _serve(self._setup, theirs)
             except BaseException:
                 code = 70
             finally:
@@ -209,20 +214,13 @@ class _Stop:
             raise KeyboardInterrupt
 
 
-def _serve(
-    assignment: Assignment,
-    limits: Limits,
-    out: Path,
-    hide: tuple[Path, ...],
-    hidden: tuple[Path, ...],
-    device: str,
-    sock: socket.socket,
-) -> None:
+def _serve(setup: _Setup, sock: socket.socket) -> None:
     from grader.batch import grade_one, write_atomic
     from grader.intake import Submission
     from grader.runner import Grader
 
-    grader_ = Grader(assignment, limits, hide=hide, device=device)
+    assignment, out, hidden = setup.assignment, setup.out, setup.hidden
+    grader_ = Grader(assignment, setup.limits, hide=setup.hide, device=setup.device)
     # The zygote just forked holds a copy of ``sock``, and so will every worker running student code: which
     # could then read jobs or write forged results on it. Jobs come on a fresh channel they never see.
     channel, theirs = socket.socketpair()
