@@ -53,11 +53,7 @@ def become_subreaper() -> None:
 
 def name_process(name: str) -> None:
     """Name this process as ``top``, ``perf`` and ``/proc/PID/comm`` show it (at most 15 bytes)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _prctl(_PR_SET_NAME, name.encode()[:15])
 
 
 def apply(limits: Limits) -> None:
@@ -78,7 +74,7 @@ def _set(which: int, value: int) -> None:
         resource.setrlimit(which, (min(value, hard), hard))
 
 
-def _prctl(option: int, value: int) -> None:
+def _prctl(option: int, value: int | bytes) -> None:
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(option, value, 0, 0, 0)
