@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=os.cpu_count() or 1,
-        help="grading processes for --batch (default: the core count, %(default)s)",
+        default=devices.usable_cores(),
+        help="grading processes for --batch (default: the cores this process may use, %(default)s)",
     )
     return parser
 

@@ -46,6 +46,44 @@ def test_device_cuda_without_a_gpu_is_a_usage_error() -> None:
     assert "Traceback" not in done.stderr
 
 
+def _cgroups(tmp_path: Path, table: str, files: dict[str, str]) -> tuple[Path, Path]:
+    root = tmp_path / "cgroup"
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (tmp_path / "table").write_text(table)
+    return root, tmp_path / "table"
+
+
+def test_a_cgroup_v1_quota_on_an_ancestor_caps_the_cores(tmp_path: Path) -> None:
+    root, table = _cgroups(
+        tmp_path,
+        "4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n2:cpuacct:/docker/abc\n",
+        {
+            "cpu,cpuacct/docker/cpu.cfs_quota_us": "150000",
+            "cpu,cpuacct/docker/cpu.cfs_period_us": "100000",
+            "cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "-1",
+            "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000",
+        },
+    )
+    assert devices._cgroup_cpu_quota(root, table) == 1.5
+
+
+def test_a_cgroup_v2_quota_caps_the_cores_and_max_does_not(tmp_path: Path) -> None:
+    root, table = _cgroups(tmp_path, "0::/ci/job\n", {"ci/cpu.max": "max 100000", "ci/job/cpu.max": "200000 100000"})
+    assert devices._cgroup_cpu_quota(root, table) == 2.0
+    (root / "ci/job/cpu.max").write_text("max 100000")
+    assert devices._cgroup_cpu_quota(root, table) is None
+
+
+def test_usable_cores_take_the_quota_rounded_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(devices.os, "sched_getaffinity", lambda pid: set(range(64)))
+    monkeypatch.setattr(devices, "_cgroup_cpu_quota", lambda: 1.5)
+    assert devices.usable_cores() == 2
+    monkeypatch.setattr(devices, "_cgroup_cpu_quota", lambda: None)
+    assert devices.usable_cores() == 64
+
+
 def test_zygote_refuses_to_start_after_cuda_was_initialised(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     with pytest.raises(GraderError, match="CUDA was initialised"):
