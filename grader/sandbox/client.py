@@ -187,16 +187,22 @@ class _WorkerProcess:
             self.sock.settimeout(None)
             self.drain()
 
+    def _final_status(self) -> dict[str, Any]:
+        """Kill the worker and ask the zygote how it ended (empty when it was not reaped within 2 s)."""
+        self.kill()
+        status = self.link.wait(self.pid, 2.0)
+        self.reaped = status is not None
+        return status or {}
+
     def _timed_out(self, label: str, budget: float) -> SubmissionError:
         """The error for a call that ran out of time: a memory error if it was stuck at the memory limit.
 
         At the limit the kernel first reclaims (and swaps, where there is swap) before its OOM killer acts,
         so code that allocates without end can run out of time there instead of being killed.
         """
-        self.kill()
-        status = (self.link.wait(self.pid, 2.0) or {}) if self.memory_enforced else {}
-        self.reaped = bool(status)
-        if status.get("at_memory_limit"):
+        status = self._final_status()
+        # Without a memory cgroup the zygote cannot know; polling would have caught the limit instead.
+        if self.memory_enforced and status.get("at_memory_limit"):
             return MemoryLimit(
                 f"{label} reached the {self.sandbox.limits.memory_mb} MB memory limit and did not finish "
                 f"within {budget:g} s"
@@ -204,9 +210,7 @@ class _WorkerProcess:
         return Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
 
     def _ended(self, label: str) -> SubmissionError:
-        self.kill()
-        status = self.link.wait(self.pid, 2.0) or {}
-        self.reaped = True
+        status = self._final_status()
         if status.get("oom"):
             return MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
         if status.get("signal_name") == "SIGXCPU":
