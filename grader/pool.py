@@ -10,6 +10,13 @@ processes ignore it and the parent alone decides. It sends each of them
 SIGTERM, on which a grading process abandons the submission in hand (its
 temporary folders are removed, its zygote and workers stopped) but finishes a
 result it is writing; whoever has not ended after ``_STOP_SECONDS`` is killed.
+
+Cores: when there are at least as many cores as grading processes, each process is
+pinned to a core of its own, and its zygote and workers inherit the pin. A check
+is a conversation (about a thousand calls per grading, each a message to the
+worker and its answer); between two processes on different cores each message
+wakes the other core and moves the data across, which costs twice the CPU of a
+switch on one core (see ``tests/benchmarks/roundtrip.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from grader import devices
 from grader.assignments import Assignment
 from grader.progress import Progress
 from grader.sandbox import Limits, isolation
@@ -62,13 +70,14 @@ def grade_all(
     for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
     isolation.level()  # probed once here (it forks a throwaway process), remembered by every grading process
-    pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device))
+    jobs = max(1, min(jobs, len(pending)))
+    pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device), pinned_cores(jobs))
     queue = deque(pending)
     busy: dict[socket.socket, tuple[Any, float]] = {}
     interrupted = True
     try:
         progress.tick()
-        idle = pool.start(max(1, min(jobs, len(queue))))
+        idle = pool.start(jobs)
         while queue or busy:
             while queue and idle:
                 sock = idle.pop()
@@ -95,6 +104,22 @@ def grade_all(
         pool.close(interrupted)
 
 
+def pinned_cores(jobs: int) -> list[int]:
+    """The cores to pin ``jobs`` grading processes to, one each; empty when the scheduler should place them.
+
+    Only where this process may use whole cores: with more jobs than cores, two processes would share one
+    while another idles, and under a cgroup CPU quota narrower than the CPU affinity (a container's
+    --cpus on a bigger host) the cores named are shared with others and any may be the busy one.
+    """
+    try:
+        cores = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return []
+    if jobs > len(cores) or devices.usable_cores() < len(cores):
+        return []
+    return cores
+
+
 @dataclass(frozen=True)
 class _Setup:
     """What every grading process grades with: student code never sees ``hide``; ``hidden`` checks also run."""
@@ -108,11 +133,14 @@ class _Setup:
 
 
 class _Pool:
-    """The grading processes: their pids by their sockets."""
+    """The grading processes: their pids (and the cores they are pinned to) by their sockets."""
 
-    def __init__(self, setup: _Setup) -> None:
+    def __init__(self, setup: _Setup, cores: list[int] | None = None) -> None:
         self._setup = setup
         self._children: dict[socket.socket, int] = {}
+        self._cores: dict[socket.socket, int] = {}
+        #: Cores no grading process is pinned to (none at all: nothing is pinned).
+        self._free_cores = list(cores or ())
 
     def start(self, count: int) -> list[socket.socket]:
         """Fork ``count`` more grading processes; returns the parent's ends of their channels.
@@ -125,16 +153,20 @@ class _Pool:
         for sock in first:
             _, fds, _, _ = socket.recv_fds(sock, 1, 1)
             pid = self._children.pop(sock)
+            core = self._cores.pop(sock, None)
             sock.close()
             if not fds:
                 raise OSError("a grading process ended while it started")
             channel = socket.socket(fileno=fds[0])
             self._children[channel] = pid
+            if core is not None:
+                self._cores[channel] = core
             channels.append(channel)
         return channels
 
     def _fork(self) -> socket.socket:
         ours, theirs = socket.socketpair()
+        core = self._free_cores.pop(0) if self._free_cores else None
         pid = os.fork()
         if pid == 0:
             ours.close()
@@ -146,6 +178,8 @@ class _Pool:
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 die_with_parent()
                 name_process("grader-grading")
+                if core is not None:
+                    os.sched_setaffinity(0, {core})  # before the zygote is forked: it and its workers inherit it
                 _serve(self._setup, theirs)
             except BaseException:
                 code = 70
@@ -153,11 +187,15 @@ class _Pool:
                 os._exit(code)
         theirs.close()
         self._children[ours] = pid
+        if core is not None:
+            self._cores[ours] = core
         return ours
 
     def replace(self, sock: socket.socket) -> socket.socket:
         """Reap the grading process of ``sock`` (it died) and start another."""
         pid = self._children.pop(sock)
+        if sock in self._cores:
+            self._free_cores.append(self._cores.pop(sock))
         sock.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
@@ -177,6 +215,8 @@ class _Pool:
                 sock.close()  # an idle grading process ends when it reads the end of its socket
             _reap(set(self._children.values()), time.monotonic() + _STOP_SECONDS)
             self._children.clear()
+            self._free_cores += self._cores.values()
+            self._cores.clear()
         finally:
             signal.signal(signal.SIGINT, previous)
 
