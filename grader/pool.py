@@ -15,8 +15,8 @@ Cores: when there are at least as many cores as grading processes, each process 
 pinned to a core of its own, and its zygote and workers inherit the pin. A check
 is a conversation (about a thousand calls per grading, each a message to the
 worker and its answer); between two processes on different cores each message
-wakes the other core and moves the data across, which costs twice the CPU of a
-switch on one core (see ``tests/benchmarks/roundtrip.py``).
+wakes the other core and moves the data across, which costs two to three times the
+CPU of a switch on one core (see ``tests/benchmarks/roundtrip.py``).
 """
 
 from __future__ import annotations
@@ -179,7 +179,9 @@ class _Pool:
                 die_with_parent()
                 name_process("grader-grading")
                 if core is not None:
-                    os.sched_setaffinity(0, {core})  # before the zygote is forked: it and its workers inherit it
+                    # Before the zygote is forked: it and its workers inherit the pin. Only an optimisation.
+                    with contextlib.suppress(OSError):
+                        os.sched_setaffinity(0, {core})
                 _serve(self._setup, theirs)
             except BaseException:
                 code = 70
