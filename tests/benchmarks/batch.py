@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import resource
 import shutil
 import statistics
 import subprocess
@@ -28,12 +29,20 @@ ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "solutions" / "hw1"
 
 
-def _time(command: list[str]) -> float:
+#: CPU seconds (user + system) of every process each timed command ran, by command kind.
+CPU: dict[str, list[float]] = {"batch": [], "single": []}
+
+
+def _time(command: list[str], kind: str) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     elapsed = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"{' '.join(command)} exited with {done.returncode}:\n{done.stdout}{done.stderr}")
+    # Every process of the tree is reaped by its parent (workers by the zygote, and so on up): all count.
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU[kind].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     return elapsed
 
 
@@ -56,16 +65,19 @@ def main() -> None:
         command = [sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out)]
         for chunk in chunks:
             shutil.rmtree(out, ignore_errors=True)  # no resuming: every run grades every copy
-            runs.append(_time([*command, "--jobs", str(args.jobs)]))
+            runs.append(_time([*command, "--jobs", str(args.jobs)], "batch"))
             scores = [json.loads(path.read_text())["score"] for path in out.glob("*.json")]
             if scores != [100] * args.copies:
                 sys.exit(f"the batch did not grade every copy 100/100: {sorted(scores)}")
-            singles += [_time(single) for _ in range(chunk)]
+            singles += [_time(single, "single") for _ in range(chunk)]
     batch, sequential = statistics.median(runs), sum(singles)
     shown = ", ".join(f"{run:.1f}" for run in runs)
     print(f"--batch of {args.copies} copies, --jobs {args.jobs}: {batch:7.1f} s (median of {shown})")
     print(f"{args.copies} x python -m grader hw1 solutions/hw1: {sequential:7.1f} s")
     print(f"ratio: {sequential / batch:.2f} (bar: 4.00)")
+    # Wall time on a shared machine drifts; the CPU spent drifts less, and shows where a change acts.
+    batch_cpu, single_cpu = statistics.median(CPU["batch"]), sum(CPU["single"])
+    print(f"CPU: batch {batch_cpu:.1f} s (median), single runs {single_cpu:.1f} s, ratio {single_cpu / batch_cpu:.2f}")
 
 
 def _split(items: range, parts: int) -> list[range]:
