@@ -14,7 +14,6 @@ machine's speed weighs on both sides alike.
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import resource
 import shutil
@@ -56,7 +55,8 @@ def main() -> None:
     single = [sys.executable, "-m", "grader", "hw1", "solutions/hw1"]
     # The single runs are spread between the batch runs: this machine's speed drifts by 15% within
     # minutes, and both sides of the ratio should see the same drift.
-    chunks = [len(part) for part in _split(range(args.copies), args.batch_runs)]
+    size, extra = divmod(args.copies, args.batch_runs)
+    chunks = [size + (run < extra) for run in range(args.batch_runs)]
     runs, singles = [], []
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         folder, out = Path(tmp) / "class", Path(tmp) / "out"
@@ -78,15 +78,6 @@ def main() -> None:
     # Wall time on a shared machine drifts; the CPU spent drifts less, and shows where a change acts.
     batch_cpu, single_cpu = statistics.median(CPU["batch"]), sum(CPU["single"])
     print(f"CPU: batch {batch_cpu:.1f} s (median), single runs {single_cpu:.1f} s, ratio {single_cpu / batch_cpu:.2f}")
-
-
-def _split(items: range, parts: int) -> list[range]:
-    """``items`` in ``parts`` consecutive pieces of nearly equal length."""
-    size, extra = divmod(len(items), parts)
-    bounds = [0]
-    for part in range(parts):
-        bounds.append(bounds[-1] + size + (part < extra))
-    return [items[start:end] for start, end in itertools.pairwise(bounds)]
 
 
 if __name__ == "__main__":
