@@ -7,8 +7,11 @@ gets the same score), and writes each check's student-facing message.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import tempfile
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,10 @@ settings.register_profile(
 )
 
 
+#: Environment variables through which pytest would take arguments or plugins from whoever runs the grader:
+#: ``PYTEST_ADDOPTS="-k titanic"`` in a TA's shell would grade 4 checks of 37 (and score 12/12), ``-x`` would
+#: stop at the first failure, ``--hypothesis-seed`` would change the examples. Grading ignores them.
+_PYTEST_ENVIRONMENT = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 # Plugins grading does not use; unraisableexception alone costs ~0.7 s of gc.collect() per run.
 _UNNEEDED_PLUGINS = (
     "cacheprovider",
@@ -70,12 +77,27 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
         "-W",
         "ignore",
     ]
+    # Only the plugins named here: pytest would load every installed one (pytest-benchmark runs git five
+    # times per session, pytest-randomly reorders and reseeds, pytest-xdist and pytest-timeout change how
+    # checks run). Hypothesis's own plugin stays, named by its module.
+    args += ["--disable-plugin-autoload", "-p", "_hypothesis_pytestplugin"]
     for name in _UNNEEDED_PLUGINS:
         args += ["-p", f"no:{name}"]
-    code = pytest.main(args, plugins=[collector])
+    with _without_environment(_PYTEST_ENVIRONMENT):
+        code = pytest.main(args, plugins=[collector])
     if collector.broken:
         raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
     return int(code)
+
+
+@contextlib.contextmanager
+def _without_environment(names: tuple[str, ...]) -> Iterator[None]:
+    """Hide the environment variables ``names`` for the duration (pytest reads them when a session starts)."""
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 class Collector:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,11 +18,14 @@ SOLUTION = ROOT / "solutions" / "hw1"
 STUBS = ROOT / "assignments" / "hw1"
 
 
-def run_grader(*args: str, timeout: float = 900, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    """``python -m grader ARGS`` in a fresh interpreter, as a student or CI runs it."""
+def run_grader(
+    *args: str, timeout: float = 900, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m grader ARGS`` in a fresh interpreter, as a student or CI runs it (``env``: variables to add)."""
     return subprocess.run(
         [sys.executable, "-m", "grader", *args],
         cwd=cwd,
+        env={**os.environ, **env} if env else None,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, SOLUTION, STUBS, run_grader
@@ -25,8 +26,23 @@ def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> 
     assert "Traceback" not in done.stderr and done.stdout == ""
 
 
-def test_json_report_of_the_solution(tmp_path: object) -> None:
-    done = run_grader("hw1", str(SOLUTION), "--format", "json")
+def test_json_report_of_the_solution_whatever_pytest_setup_the_caller_has(tmp_path: Path) -> None:
+    # Grading runs its own pytest session: a TA's PYTEST_ADDOPTS, PYTEST_PLUGINS or an installed pytest
+    # plugin (found by its entry point) must not select, stop, reorder or reseed the checks.
+    site = tmp_path / "site"
+    (site / "deselect_all-1.0.dist-info").mkdir(parents=True)
+    (site / "deselect_all-1.0.dist-info" / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: deselect-all\nVersion: 1.0\n"
+    )
+    (site / "deselect_all-1.0.dist-info" / "entry_points.txt").write_text("[pytest11]\ndeselect_all = deselect_all\n")
+    (site / "deselect_all.py").write_text("def pytest_collection_modifyitems(items):\n    del items[1:]\n")
+    (site / "broken_plugin.py").write_text("raise RuntimeError('loaded')\n")
+    hostile = {
+        "PYTHONPATH": str(site),
+        "PYTEST_ADDOPTS": "-x -k titanic --hypothesis-seed=1",
+        "PYTEST_PLUGINS": "broken_plugin",
+    }
+    done = run_grader("hw1", str(SOLUTION), "--format", "json", env=hostile)
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["score"] == report["max_score"] == 100
