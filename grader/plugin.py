@@ -127,6 +127,8 @@ class Collector:
         #: The worker session the checks of one step share, until a fatal error ends it.
         self._shared: Session | None = None
         self._shared_step: Step | None = None
+        #: The step of the last check to run (set once the checks are collected and ordered).
+        self._last_step: Step | None = None
         self._hung: dict[str, str] = {}
         self._failures: dict[str, BaseException] = {}
         self._durations: dict[str, float] = {}
@@ -157,8 +159,16 @@ class Collector:
         if session is None:
             # Data checks neither train nor score: a worker without the slow deferred imports serves them.
             early = step == Step.DATA
+            # After the last step's worker, no other is needed: the zygote need not fork one ahead.
+            ahead = step != self._last_step
             session = Session(
-                self._sandbox, self._root, self._home, keep=(self._scratch,), hung=self._hung, early=early
+                self._sandbox,
+                self._root,
+                self._home,
+                keep=(self._scratch,),
+                hung=self._hung,
+                early=early,
+                ahead=ahead,
             )
             self._shared, self._shared_step = session, step
         session.begin_check()
@@ -198,6 +208,8 @@ class Collector:
             return order[marker.args[0].step] if marker is not None else -1
 
         items.sort(key=position)
+        steps = [item.get_closest_marker("grader_check") for item in items]
+        self._last_step = next((marker.args[0].step for marker in reversed(steps) if marker is not None), None)
         for item in items:
             _pin_seed(getattr(item, "obj", None))
 

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
-from conftest import SOLUTION, run_grader
+from conftest import ROOT, SOLUTION, run_grader
 
 HELPER = '''\
 """Looks at the worker from the inside (a test helper, not part of hw1)."""
@@ -110,3 +112,34 @@ def test_a_global_setting_changed_in_one_step_stays_there(tmp_path: Path) -> Non
     ]
     # The whole pipeline does run data.py's import: there the setting counts.
     assert [t["status"] for t in document["tests"] if t["step"] == "end-to-end"] == ["failed"]
+
+
+FORK_AHEAD = """
+import os, sys, tempfile
+from pathlib import Path
+from grader.sandbox import Sandbox
+
+def forked(zygote_pid):
+    tasks = Path(f"/proc/{zygote_pid}/task")
+    return sum(len((task / "children").read_text().split()) for task in tasks.iterdir())
+
+sandbox = Sandbox(isolate=False, preload=("torch",))
+home = Path(tempfile.mkdtemp())
+counts = []
+for ahead in (False, True):
+    worker = sandbox.spawn(home, home, ahead=ahead)
+    worker.link.wait(worker.pid, 0)  # answered after any spawn sent before it: what was forked is forked
+    counts.append(forked(worker.link.pid))
+    worker.close()
+sandbox.close()
+print(counts)
+"""
+
+
+def test_the_zygote_forks_a_worker_ahead_only_when_asked(tmp_path: Path) -> None:
+    """The last step's worker is forked alone: a spare forked after it would be killed unused."""
+    done = subprocess.run(
+        [sys.executable, "-c", FORK_AHEAD], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[1,", "2]"]

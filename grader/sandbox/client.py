@@ -70,12 +70,19 @@ class Sandbox:
         self._early_used = False
 
     def spawn(
-        self, root: Path, home: Path, keep: tuple[Path, ...] = (), seed: int = 0, early: bool = False
+        self,
+        root: Path,
+        home: Path,
+        keep: tuple[Path, ...] = (),
+        seed: int = 0,
+        early: bool = False,
+        ahead: bool = True,
     ) -> _WorkerProcess:
         """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``.
 
         ``early``: the caller needs none of the deferred imports, so a worker without them will do
-        while the zygote that has them is still importing.
+        while the zygote that has them is still importing. ``ahead``: have the zygote fork the next
+        worker for the same submission now (False when no other will be asked for).
         """
         env = {
             "HOME": str(home),
@@ -104,7 +111,7 @@ class Sandbox:
             "hide": list(self.hide),
         }
         link = self._link(early)
-        reply, fds = link.spawn(message)
+        reply, fds = link.spawn(message, ahead)
         return _WorkerProcess(
             self,
             link,
@@ -324,6 +331,7 @@ class Session:
         seed: int = 0,
         hung: dict[str, str] | None = None,
         early: bool = False,
+        ahead: bool = True,
     ) -> None:
         self._sandbox = sandbox
         # Modules that already ran out of time, shared by all sessions of one submission: a module
@@ -335,6 +343,8 @@ class Session:
         self._seed = seed
         #: The check needs none of the sandbox's deferred imports (see Sandbox.spawn).
         self._early = early
+        #: Another session of this submission may follow (see Sandbox.spawn).
+        self._ahead = ahead
         self._worker: _WorkerProcess | None = None
         self._budget = sandbox.limits.call_seconds
         self._modules: dict[str, RemoteObject] = {}
@@ -454,7 +464,7 @@ class Session:
 
     def _ensure_worker(self) -> _WorkerProcess:
         if self._worker is None:
-            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed, self._early)
+            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed, self._early, self._ahead)
         return self._worker
 
     def close(self) -> None:

@@ -103,8 +103,8 @@ class Link:
             self._ready = True
         return self._ready
 
-    def spawn(self, message: dict[str, Any]) -> tuple[dict[str, Any], list[int]]:
-        """A worker for ``message``; the zygote forks the next one ahead, while the caller's check runs."""
+    def spawn(self, message: dict[str, Any], ahead: bool = True) -> tuple[dict[str, Any], list[int]]:
+        """A worker for ``message``; with ``ahead``, the zygote forks the next one now, while the check runs."""
         self.ready(block=True)
         self._collect()
         spare, self._spare = self._spare, None
@@ -115,8 +115,9 @@ class Link:
                 self._discard(spare)
             send(self.control, message)
             reply, fds = receive(self.control)
-        send(self.control, message)
-        self._ahead = message
+        if ahead:
+            send(self.control, message)
+            self._ahead = message
         return reply, fds
 
     def _collect(self) -> None:
