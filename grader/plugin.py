@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.internal.reflection import function_digest
 
-from grader.checks import CheckFailure, CheckInfo, Step
+from grader.checks import CheckFailure, CheckInfo, Step, new_path
 from grader.errors import GraderError, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Sandbox, Session
@@ -187,7 +186,7 @@ class Collector:
     @pytest.fixture
     def scratch(self) -> Path:
         """A new folder the check writes inputs into; the worker can read it."""
-        return Path(tempfile.mkdtemp(dir=self._scratch))
+        return new_path(self._scratch, "check_", directory=True)
 
     @pytest.fixture
     def device(self) -> str:

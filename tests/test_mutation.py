@@ -57,8 +57,9 @@ CLASS_MEMBERS["repeat-solution"] = lambda target: materialize((), target)
 CLASS_MEMBERS["repeat-bug"] = lambda target: materialize(hw1_variants.BUGGY[0].edits, target)
 
 
-def _verdicts(document: dict[str, Any]) -> list[tuple[str, float, str]]:
-    return [(t["check"], t["score"], t["status"]) for t in document["tests"]]
+def _verdicts(document: dict[str, Any]) -> list[tuple[str, float, str, str]]:
+    # The messages too: a check names its input files the same way every run (no random temp names).
+    return [(t["check"], t["score"], t["status"], t["output"]) for t in document["tests"]]
 
 
 @pytest.mark.parametrize(

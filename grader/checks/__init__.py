@@ -16,8 +16,11 @@ on: what was expected, what was observed, for which input.
 
 from __future__ import annotations
 
+import itertools
+import os
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -65,6 +68,25 @@ def check(points: float, step: Step, slide: str, hidden: bool = False) -> pytest
 
 class CheckFailure(AssertionError):
     """A contract clause does not hold; the message is written for the student."""
+
+
+def new_path(folder: Path, prefix: str, suffix: str = "", directory: bool = False) -> Path:
+    """Create and return a file (or folder) in ``folder`` named ``<prefix><n><suffix>`` with n not yet taken.
+
+    Unlike tempfile's random names, a check names its inputs the same way on every run (hypothesis is
+    derandomized), so the messages that quote them are the same too.
+    """
+    for number in itertools.count(len(os.listdir(folder)) + 1):
+        path = folder / f"{prefix}{number}{suffix}"
+        try:
+            if directory:
+                path.mkdir(mode=0o700)
+            else:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def fail(message: str) -> NoReturn:
