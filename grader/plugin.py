@@ -21,7 +21,7 @@ from hypothesis.internal.reflection import function_digest
 from grader.checks import CheckFailure, CheckInfo, Step, new_path
 from grader.errors import GraderError, SubmissionError
 from grader.results import CheckResult
-from grader.sandbox import Sandbox, Session
+from grader.sandbox import Hangs, Sandbox, Session
 
 settings.register_profile(
     "grader",
@@ -128,7 +128,7 @@ class Collector:
         self._shared_step: Step | None = None
         #: The step of the last check to run (set once the checks are collected and ordered).
         self._last_step: Step | None = None
-        self._hung: dict[str, str] = {}
+        self._hangs = Hangs()
         self._failures: dict[str, BaseException] = {}
         self._durations: dict[str, float] = {}
         self.results: list[CheckResult] = []
@@ -165,7 +165,7 @@ class Collector:
                 self._root,
                 self._home,
                 keep=(self._scratch,),
-                hung=self._hung,
+                hangs=self._hangs,
                 early=early,
                 ahead=ahead,
             )

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, SOLUTION, STUBS
+from conftest import ROOT, SOLUTION, STUBS, materialize, step_scores
 from hw1_attacks import ATTACKS, EXTRA_FILES, SECRET_ENV, SECRET_VALUE
+from hw1_variants import Edit
 
 from grader.sandbox import isolation
 
@@ -20,6 +21,8 @@ pytestmark = pytest.mark.sandbox
 ISOLATED = isolation.level() == "namespaces"
 # kill(-1) without a PID namespace would signal every process of the user, the test runner included.
 RUNNABLE = [a for a in ATTACKS if ISOLATED or a.name != "kill-everyone"]
+#: The reference solution but for one function that never returns: only the checks that call it may fail.
+ONE_HANG = (Edit("data.py", "        return len(self.samples)\n", "        while True:\n            pass\n"),)
 OUTSIDE = [
     Path("/tmp/grader-pwned"),
     Path("/tmp/grader-reduce-pwned"),
@@ -46,6 +49,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """Grade every attack plus one honest submission in one batch, with short test budgets."""
     folder = tmp_path_factory.mktemp("hostile-class")
     shutil.copytree(SOLUTION, folder / "honest")
+    materialize(ONE_HANG, folder / "one-hang")
     for attack in RUNNABLE:
         target = folder / attack.name
         shutil.copytree(STUBS, target, ignore=shutil.ignore_patterns("*.md"))
@@ -97,7 +101,7 @@ def attacked(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 def test_batch_survives_every_attack(attacked: dict[str, Any]) -> None:
     assert attacked["done"].returncode == 0, attacked["done"].stderr[-3000:]
-    assert set(attacked["results"]) == {"honest", *(a.name for a in RUNNABLE)}
+    assert set(attacked["results"]) == {"honest", "one-hang", *(a.name for a in RUNNABLE)}
 
 
 def test_honest_submission_keeps_its_exact_score(attacked: dict[str, Any]) -> None:
@@ -148,6 +152,19 @@ def test_a_module_that_hangs_costs_one_budget(attacked: dict[str, Any]) -> None:
     skipped = [t for t in tests if "already ran out of time" in t["output"]]
     timed_out = [t for t in tests if "did not finish within" in t["output"] and t not in skipped]
     assert len(timed_out) == 1 and skipped
+
+
+def test_a_hang_costs_only_the_checks_that_call_the_code_that_hangs(attacked: dict[str, Any]) -> None:
+    # TitanicDataset.__len__ never returns: the Titanic checks that call len() fail (the first one after one
+    # budget, the others at once), and nothing else does, HandWrite and the end-to-end check included.
+    document = attacked["results"]["one-hang"]
+    failed = [t for t in document["tests"] if t["status"] == "failed"]
+    assert failed and all(t["check"].startswith("test_titanic_") for t in failed), [t["check"] for t in failed]
+    assert all("len(" in t["output"] for t in failed), [t["output"] for t in failed]
+    assert sum("did not finish within" in t["output"] for t in failed) == 1
+    steps = step_scores(document)
+    assert all(score == full for step, (score, full) in steps.items() if step != "data"), steps
+    assert steps["data"][0] >= steps["data"][1] - 12, steps
 
 
 def test_output_flood_is_capped(attacked: dict[str, Any]) -> None:

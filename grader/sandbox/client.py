@@ -8,6 +8,8 @@ while waiting, and turns every answer into plain data, :class:`RemoteObject`
 handles, or a :class:`SubmissionError`. After a fatal error (timeout, crash,
 memory) the session stays failed: every later call in the same check raises the
 same error at once, and the next check gets a fresh session and worker.
+:class:`Hangs` remembers what already ran out of time, so that code which hangs
+costs one time budget, not one per check that calls it.
 """
 
 from __future__ import annotations
@@ -288,15 +290,20 @@ class RemoteObject:
     back as plain data or further handles.
     """
 
-    __slots__ = ("_id", "_session", "label", "origin", "type_name")
+    __slots__ = ("_id", "_session", "kind", "label", "origin", "type_name")
 
-    def __init__(self, session: Session, ident: int, type_name: str, label: str, origin: str | None) -> None:
+    def __init__(
+        self, session: Session, ident: int, type_name: str, label: str, origin: str | None, kind: str | None = None
+    ) -> None:
         self._session = session
         self._id = ident
         self.type_name = type_name
         self.label = label
-        #: The student module this object came from (for the per-module time budget).
+        #: The student module this object came from.
         self.origin = origin
+        #: What the object is, the same in every check: ``data`` (a module), ``data.split_dataset`` (what
+        #: was looked up on one), else its type (``data.TitanicDataset`` for an instance). Names what hung.
+        self.kind = kind or type_name
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -329,14 +336,13 @@ class Session:
         home: Path,
         keep: tuple[Path, ...] = (),
         seed: int = 0,
-        hung: dict[str, str] | None = None,
+        hangs: Hangs | None = None,
         early: bool = False,
         ahead: bool = True,
     ) -> None:
         self._sandbox = sandbox
-        # Modules that already ran out of time, shared by all sessions of one submission: a module
-        # that hangs costs one time budget, not one per check.
-        self._hung = {} if hung is None else hung
+        # What already ran out of time, shared by all sessions of one submission.
+        self._hangs = Hangs() if hangs is None else hangs
         self._root = root
         self._home = home
         self._keep = keep
@@ -405,11 +411,10 @@ class Session:
         """
         if self.fatal is not None:
             raise self.fatal
-        origin = _origin(op, fields)
-        if origin in self._hung:
-            self.fatal = Timeout(
-                f"{label} was not run: {origin}.py already ran out of time in an earlier check ({self._hung[origin]})"
-            )
+        origin, entry = _origin(op, fields), _entry(op, fields)
+        earlier = self._hangs.earlier(origin, entry)
+        if earlier is not None:
+            self.fatal = Timeout(f"{label} was not run: {earlier}")
             raise self.fatal
         encoder = wire.Encoder(self._refuse_foreign)
         request = {"op": op}
@@ -424,18 +429,20 @@ class Session:
             self._reseed = False
         try:
             header, blobs = worker.exchange(request, encoder.blobs, label, self._budget)
-            return self._decode(header, blobs, label, handle_label or label, origin)
+            return self._decode(header, blobs, label, handle_label or label, origin, _kind(op, fields))
         except SubmissionError as exc:
             if exc.fatal:
                 self.fatal = exc
             if isinstance(exc, Timeout) and origin is not None:
-                self._hung.setdefault(origin, str(exc))
+                self._hangs.record(origin, entry, str(exc))
             raise
 
-    def _decode(self, header: Any, blobs: list[bytes], label: str, handle_label: str, origin: str | None) -> Any:
+    def _decode(
+        self, header: Any, blobs: list[bytes], label: str, handle_label: str, origin: str | None, kind: str | None
+    ) -> Any:
         if type(header) is not dict or len(header) != 1:
             raise ProtocolViolation(f"the worker sent a malformed answer while running {label}")
-        decoder = wire.Decoder(blobs, lambda ref: RemoteObject(self, ref.id, ref.type, handle_label, origin))
+        decoder = wire.Decoder(blobs, lambda ref: RemoteObject(self, ref.id, ref.type, handle_label, origin, kind))
         if "ok" in header:
             try:
                 return decoder.decode(header["ok"])
@@ -475,6 +482,63 @@ class Session:
 
 def _raise(error: SubmissionError) -> Any:
     raise error
+
+
+class Hangs:
+    """What ran out of time in one submission's grading, shared by the sessions (and so the checks) of it.
+
+    A call into code that already hung once fails at once instead of waiting out another budget: the same
+    entry (``data.TitanicDataset()``, ``len(data.TitanicDataset)``, a probe over one) in a later check, or any
+    call into a module that hung at import. Other calls into the same module still run, so a hang costs
+    points only in the checks that need the code that hangs. After ``per_module`` different entries of one
+    module hung, the module as a whole counts as hung: a submission that hangs everywhere costs a few budgets
+    per module, not one per check.
+    """
+
+    def __init__(self, per_module: int = 3) -> None:
+        self._per_module = per_module
+        self._entries: dict[str, str] = {}
+        self._modules: dict[str, list[str]] = {}
+
+    def earlier(self, module: str | None, entry: str) -> str | None:
+        """Why a call of ``entry`` (into ``module``) is not run, or None when it should be."""
+        if entry in self._entries:
+            return "it already ran out of time in an earlier check"
+        hung = self._modules.get(module or "", [])
+        if f"import {module}" in self._entries or len(hung) >= self._per_module:
+            return f"{module}.py already ran out of time in an earlier check ({self._entries[hung[0]]})"
+        return None
+
+    def record(self, module: str, entry: str, message: str) -> None:
+        """``entry``, a call into ``module``, ran out of time with ``message``."""
+        if entry not in self._entries:
+            self._entries[entry] = message
+            self._modules.setdefault(module, []).append(entry)
+
+
+def _entry(op: str, fields: dict[str, Any]) -> str:
+    """The student code a request runs, named the same way in every check (see :class:`Hangs`)."""
+    target = fields.get("target")
+    what = f"{target.kind}:{target.type_name}" if isinstance(target, RemoteObject) else ""
+    if op == "import":
+        return f"import {fields['module']}"
+    if op == "getattr":
+        return f"{what}.{fields['name']}"
+    if op == "probe":
+        arguments = [*fields.get("args", ()), *fields.get("kwargs", {}).values()]
+        kinds = ", ".join(arg.kind for arg in arguments if isinstance(arg, RemoteObject))
+        return f"{fields['name']}({kinds})"
+    return f"{op} {what}"
+
+
+def _kind(op: str, fields: dict[str, Any]) -> str | None:
+    """The :attr:`RemoteObject.kind` of what a request returns: None (its type) but for imports and lookups."""
+    target = fields.get("target")
+    if op == "import":
+        return str(fields["module"])
+    if op == "getattr" and isinstance(target, RemoteObject):
+        return f"{target.kind}.{fields['name']}"
+    return None
 
 
 def _origin(op: str, fields: dict[str, Any]) -> str | None:

@@ -1,0 +1,33 @@
+"""The trusted side of the boundary without a worker: what a hang costs later calls (grader.sandbox.client.Hangs)."""
+
+from __future__ import annotations
+
+from grader.sandbox import Hangs
+
+
+def test_a_call_that_hung_fails_at_once_later_and_others_still_run() -> None:
+    hangs = Hangs()
+    hangs.record("data", "len data.TitanicDataset", "len(ds) did not finish within 3 s")
+    assert "already ran out of time" in (hangs.earlier("data", "len data.TitanicDataset") or "")
+    assert hangs.earlier("data", "getitem data.TitanicDataset") is None
+    assert hangs.earlier("data", "call data.HandWrite") is None
+    assert hangs.earlier("model", "len data.TitanicDataset") is not None
+
+
+def test_a_module_that_hangs_at_import_fails_every_call_into_it() -> None:
+    hangs = Hangs()
+    hangs.record("data", "import data", "importing data.py did not finish within 3 s")
+    reason = hangs.earlier("data", "call data.HandWrite") or ""
+    assert "data.py already ran out of time" in reason and "importing data.py" in reason
+    assert hangs.earlier("model", "import model") is None
+
+
+def test_a_module_that_hangs_everywhere_counts_as_hung_after_a_few_entries() -> None:
+    hangs = Hangs(per_module=2)
+    hangs.record("model", "call model.softmax", "softmax did not finish within 3 s")
+    assert hangs.earlier("model", "call model.cross_entropy") is None
+    hangs.record("model", "call model.cross_entropy", "cross_entropy did not finish within 3 s")
+    hangs.record("model", "call model.cross_entropy", "recorded once")
+    reason = hangs.earlier("model", "call model.build_loss") or ""
+    assert "model.py already ran out of time" in reason and "softmax did not finish" in reason
+    assert hangs.earlier("train", "call train.train") is None
