@@ -24,6 +24,27 @@ class Variant:
 # Buggy variants: each breaks one clause of the hw1 contract and must lose points in its step.
 # ---------------------------------------------------------------------------------------------------------------------
 
+_EVALUATE_BODY = (
+    "    predictions, labels = _predict_with_labels(model, loader, device)\n"
+    "    return float(accuracy_score(labels, predictions))\n"
+)
+
+
+def _evaluate_loop(eval_mode: bool = True, no_grad: bool = True, move: bool = True) -> str:
+    """An ``evaluate`` body with a loop of its own, without one of the things predict gets right."""
+    inner = "    " if no_grad else ""
+    return (
+        ("    model.eval()\n" if eval_mode else "")
+        + "    correct = total = 0\n"
+        + ("    with torch.no_grad():\n" if no_grad else "")
+        + f"{inner}    for x, y in loader:\n"
+        + f"{inner}        output = model({'x.to(device)' if move else 'x'})\n"
+        + f"{inner}        correct += int((output.argmax(dim=1).cpu() == y).sum())\n"
+        + f"{inner}        total += len(y)\n"
+        + "    return correct / total\n"
+    )
+
+
 BUGGY: tuple[Variant, ...] = (
     # ---- Step 1 (data) ----------------------------------------------------------------------------------------------
     Variant(
@@ -693,6 +714,24 @@ BUGGY: tuple[Variant, ...] = (
         ),
         "divides the number of correct samples by the number of batches, not samples",
     ),
+    Variant(
+        "evaluate-without-eval",
+        "evaluate",
+        (Edit("evaluate.py", _EVALUATE_BODY, _evaluate_loop(eval_mode=False)),),
+        "evaluate runs its own loop without model.eval() (predict is right)",
+    ),
+    Variant(
+        "evaluate-without-no-grad",
+        "evaluate",
+        (Edit("evaluate.py", _EVALUATE_BODY, _evaluate_loop(no_grad=False)),),
+        "evaluate runs its own loop without torch.no_grad() (predict is right)",
+    ),
+    Variant(
+        "evaluate-batch-not-moved",
+        "evaluate",
+        (Edit("evaluate.py", _EVALUATE_BODY, _evaluate_loop(move=False)),),
+        "evaluate runs its own loop and never moves x to `device` (predict is right)",
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -798,11 +837,6 @@ _TRAIN_BODY = (
 )
 
 _PREDICT_BODY = "    return _predict_with_labels(model, loader, device)[0]\n"
-
-_EVALUATE_BODY = (
-    "    predictions, labels = _predict_with_labels(model, loader, device)\n"
-    "    return float(accuracy_score(labels, predictions))\n"
-)
 
 CORRECT: tuple[Variant, ...] = (
     Variant(

@@ -157,43 +157,51 @@ def test_predict_argmax_in_order(
     diagnose_predictions(as_indices(value), case)
 
 
+#: Both run the model the same way (evaluate compares predict's predictions with the labels).
+FUNCTIONS = ("predict", "evaluate")
+
+
 @check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
-def test_predict_uses_eval_mode(student: Any, device: str) -> None:
-    """predict puts the model in evaluation mode"""
-    _, model = run_student(student, device, FIXED, "predict")
-    calls = model.calls
-    expect(len(calls) > 0, f"predict(model, loader, device={device!r}) never called the model")
-    in_train = sum(1 for training, _, _ in calls if training)
-    expect(
-        in_train == 0,
-        f"the model was in training mode during {in_train} of its {len(calls)} forward passes: "
-        "call model.eval() before predicting (dropout and batch norm behave differently in training mode)",
-    )
+def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
+    """predict and evaluate put the model in evaluation mode"""
+    for function in FUNCTIONS:
+        _, model = run_student(student, device, FIXED, function)
+        calls = model.calls
+        expect(len(calls) > 0, f"{function}(model, loader, device={device!r}) never called the model")
+        in_train = sum(1 for training, _, _ in calls if training)
+        expect(
+            in_train == 0,
+            f"in {function}(model, loader), the model was in training mode during {in_train} of its {len(calls)} "
+            f"forward passes: call model.eval() before the loop (dropout and batch norm behave differently in "
+            "training mode)",
+        )
 
 
 @check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
-def test_predict_moves_batches_to_device(student: Any, device: str) -> None:
-    """predict moves each batch to `device` before the model sees it"""
-    model, loader = student.probe(_SETUP, FIXED.logits, FIXED.labels, FIXED.batch_size, device, True)
-    try:
-        student.module("evaluate").predict(model, loader, device=device)
-    except StudentError as exc:
-        explain_device(exc, "predict", "x = x.to(device) before output = model(x)")
-        raise
+def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
+    """predict and evaluate move each batch to `device` before the model sees it"""
+    for function in FUNCTIONS:
+        model, loader = student.probe(_SETUP, FIXED.logits, FIXED.labels, FIXED.batch_size, device, True)
+        try:
+            getattr(student.module("evaluate"), function)(model, loader, device=device)
+        except StudentError as exc:
+            explain_device(exc, function, "x = x.to(device) before output = model(x)")
+            raise
 
 
 @check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
-def test_predict_without_gradients(student: Any, device: str) -> None:
-    """predict runs the model under torch.no_grad()"""
-    _, model = run_student(student, device, FIXED, "predict")
-    calls = model.calls
-    expect(len(calls) > 0, "predict(model, loader) never called the model")
-    tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
-    expect(
-        tracked == 0,
-        f"gradients were being tracked during {tracked} of the model's {len(calls)} forward passes: "
-        "run the prediction loop inside `with torch.no_grad():`",
-    )
+def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
+    """predict and evaluate run the model under torch.no_grad()"""
+    for function in FUNCTIONS:
+        _, model = run_student(student, device, FIXED, function)
+        calls = model.calls
+        expect(len(calls) > 0, f"{function}(model, loader) never called the model")
+        tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
+        expect(
+            tracked == 0,
+            f"in {function}(model, loader), gradients were being tracked during {tracked} of the model's "
+            f"{len(calls)} forward passes: run the loop inside `with torch.no_grad():`",
+        )
 
 
 @check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
