@@ -4,7 +4,7 @@
 
 The bar (issue: hw1 grader): ``python -m grader hw1 solutions/hw1`` takes at
 most 2x the wall time of ``python -c "import torch, sklearn.metrics, PIL.Image"``.
-Reports the median of N runs of each.
+Reports the median of N runs of each; stops if a grading does not pass every check.
 """
 
 from __future__ import annotations
@@ -23,15 +23,11 @@ def _time(command: list[str], runs: int) -> float:
     samples = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(
-            command,
-            cwd=ROOT,
-            check=False,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-        )
+        done = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, stdin=subprocess.DEVNULL)
         samples.append(time.perf_counter() - started)
+        # Exit 0: every check passed (a grading that fails fast would time nothing worth comparing).
+        if done.returncode != 0:
+            sys.exit(f"{' '.join(command)} exited with {done.returncode}:\n{done.stdout.decode()[-2000:]}")
     return statistics.median(samples)
 
 
