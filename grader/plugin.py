@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.internal.reflection import function_digest
 
 from grader.checks import CheckFailure, CheckInfo, Step, new_path
-from grader.errors import GraderError, SubmissionError
+from grader.errors import GraderError, ImportFailure, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
 
@@ -296,9 +296,18 @@ def _student_message(error: BaseException, session: Session | None) -> str:
         message = str(leaf).splitlines()[0] if str(leaf) else "a contract clause does not hold"
     else:
         message = f"internal grader error ({type(leaf).__name__}: {leaf}); please tell the course staff"
-    if notes:
+    if notes and not _import_failed(leaf):
         message += f". Smallest failing input: {_falsifying_input(notes[0])}"
     return message
+
+
+def _import_failed(error: BaseException | None) -> bool:
+    """Whether ``error`` comes from a student module that could not be imported (no input would have passed)."""
+    while error is not None:
+        if isinstance(error, ImportFailure):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def _falsifying_input(note: str) -> str:

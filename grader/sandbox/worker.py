@@ -196,6 +196,8 @@ class Worker:
             message = _safe_str(exc)
             if isinstance(exc, SystemExit):
                 message = f"sys.exit({exc.code!r}) was called"
+            elif isinstance(exc, SyntaxError) and isinstance(exc.msg, str):
+                message = exc.msg  # without "(model.py, line 3)": "where" says that
             return {
                 "types": names[:20],
                 "message": message[:_MESSAGE_CHARS],
