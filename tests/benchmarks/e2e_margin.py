@@ -65,7 +65,7 @@ def main() -> None:
     torch.set_num_threads(1)
     images, labels = e2e.digits()
     held_out, pool = e2e._split()
-    pixels = torch.from_numpy(images.reshape(-1, 64)).float() / 255
+    pixels = torch.from_numpy(e2e.features(images))
     targets = torch.from_numpy(labels)
     train = TensorDataset(pixels[pool], targets[pool])
     held = (pixels[held_out], targets[held_out])

@@ -59,11 +59,20 @@ class RecordingCrossEntropy(nn.CrossEntropyLoss):
 
 
 class DigitsTransform:
-    """Turns an 8x8 grayscale PIL image into 64 float32 values in [0, 1]."""
+    """Turns an 8x8 grayscale PIL image into 64 standardized float32 values (the end-to-end check's features).
+
+    Each pixel, scaled to [0, 1] and flattened row by row, has ``mean`` subtracted and is divided by
+    ``scale`` (both of shape (64,), float32), as grader.checks.hw1.test_end_to_end.features does.
+    """
+
+    def __init__(self, mean: np.ndarray, scale: np.ndarray) -> None:
+        self.mean = mean
+        self.scale = scale
 
     def __call__(self, image: Image.Image) -> torch.Tensor:
-        """Scale the pixels by 1/255 and flatten them row by row."""
-        return torch.from_numpy(np.asarray(image, dtype=np.float32).reshape(-1) / np.float32(255.0))
+        """The image's 64 standardized pixels."""
+        pixels = np.asarray(image, dtype=np.float32).reshape(-1) / np.float32(255.0)
+        return torch.from_numpy((pixels - self.mean) / self.scale)
 
 
 def loader(x: torch.Tensor, y: torch.Tensor, batch_size: int, device: str = "cpu", guard: bool = True) -> DataLoader:
@@ -127,6 +136,6 @@ def held_out_logits(model: nn.Module, x: torch.Tensor, device: str = "cpu") -> t
         return model(x.to(device))
 
 
-def digits_transform() -> DigitsTransform:
-    """The transform the end-to-end check gives the student's HandWrite."""
-    return DigitsTransform()
+def digits_transform(mean: torch.Tensor, scale: torch.Tensor) -> DigitsTransform:
+    """The transform the end-to-end check gives the student's HandWrite (see :class:`DigitsTransform`)."""
+    return DigitsTransform(mean.numpy(), scale.numpy())
