@@ -1,0 +1,24 @@
+"""The grading process's own work around a submission: its temporary copy (grader.runner)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from grader import runner
+
+
+def test_the_copy_keeps_every_python_file_when_data_files_are_over_the_cap(tmp_path: Path) -> None:
+    source = tmp_path / "submission"
+    (source / "lib").mkdir(parents=True)
+    for name in ("data.py", "model.py", "lib/helpers.py"):
+        (source / name).write_text(f"# {name}\n")
+    # Two data files that do not fit together; os.walk lists the root's files before lib/'s.
+    for name in ("features.npy", "labels.npy"):
+        with open(source / name, "wb") as handle:
+            handle.truncate(runner._COPY_LIMIT_BYTES * 2 // 3)
+    (source / "notes.txt").write_text("small files still fit\n")
+    target = tmp_path / "copy"
+    runner._copy_submission(source, target)
+    copied = sorted(path.relative_to(target).as_posix() for path in target.rglob("*") if path.is_file())
+    # In name order, the first data file fits and the second does not; the smaller file after it still does.
+    assert copied == ["data.py", "features.npy", "lib/helpers.py", "model.py", "notes.txt"]
