@@ -40,6 +40,7 @@ def materialize(edits: Any, target: Path) -> Path:
     for edit in edits:
         path = target / edit.file
         if edit.old == "" and not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(edit.new)
             continue
         text = path.read_text()

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from pathlib import Path
+
+_MODEL_SOURCE = (Path(__file__).resolve().parents[1] / "solutions" / "hw1" / "model.py").read_text()
+
+
+def _top_level(name: str, source: str = _MODEL_SOURCE) -> str:
+    """The whole source of top-level function ``name`` of the solution's model.py (to move it elsewhere)."""
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[node.lineno - 1 : node.end_lineno])
 
 
 @dataclass(frozen=True)
@@ -785,6 +796,8 @@ _MYMODEL_INIT_BODY = (
 
 _MYMODEL_FORWARD_BODY = "        return self.fc2(self.relu(self.fc1(x)))\n"
 
+_IMPORTS = "import torch\nfrom torch import nn\n"
+
 _SOFTMAX_BODY = (
     "    shifted = logits - logits.max(dim=dim, keepdim=True).values\n"
     "    exps = torch.exp(shifted)\n"
@@ -1275,6 +1288,67 @@ CORRECT: tuple[Variant, ...] = (
             ),
         ),
         "moves the whole batch in a list comprehension, to a torch.device",
+    ),
+    Variant(
+        "helpers-star-import",
+        None,
+        (
+            Edit("helpers.py", "", "import torch\n\n\n" + _top_level("softmax") + "\n\n" + _top_level("cross_entropy")),
+            Edit("model.py", _IMPORTS, _IMPORTS + "\nfrom helpers import *\n"),
+            Edit("model.py", _top_level("softmax"), ""),
+            Edit("model.py", _top_level("cross_entropy"), ""),
+        ),
+        "softmax and cross_entropy moved to helpers.py, brought back into model.py with `from helpers import *`",
+    ),
+    Variant(
+        "helpers-subpackage-dotted",
+        None,
+        (
+            Edit("mathlib/__init__.py", "", ""),
+            Edit(
+                "mathlib/functional.py",
+                "",
+                "import torch\n\n\n"
+                "def log_softmax(logits: torch.Tensor, dim: int) -> torch.Tensor:\n"
+                "    shifted = logits - logits.amax(dim=dim, keepdim=True)\n"
+                "    return shifted - shifted.exp().sum(dim=dim, keepdim=True).log()\n",
+            ),
+            Edit("model.py", _IMPORTS, "import mathlib.functional\n" + _IMPORTS),
+            Edit("model.py", _SOFTMAX_BODY, "    return mathlib.functional.log_softmax(logits, dim).exp()\n"),
+            Edit(
+                "model.py",
+                _CROSS_ENTROPY_BODY,
+                "    log_probs = mathlib.functional.log_softmax(logits, 1)\n"
+                "    return -log_probs[torch.arange(len(targets)), targets].mean()\n",
+            ),
+        ),
+        "its own log_softmax in a subpackage, called as mathlib.functional.log_softmax (the name is the student's)",
+    ),
+    Variant(
+        "output-layer-zero-init",
+        None,
+        (
+            Edit(
+                "model.py",
+                "        self.fc2 = nn.Linear(hidden_size, num_classes)\n",
+                "        self.fc2 = nn.Linear(hidden_size, num_classes)\n"
+                "        nn.init.zeros_(self.fc2.weight)\n"
+                "        nn.init.zeros_(self.fc2.bias)\n",
+            ),
+        ),
+        "the output layer starts at zero, so a fresh model's logits are all 0 (inside [0, 1], yet logits)",
+    ),
+    Variant(
+        "train-loader-drop-last",
+        None,
+        (
+            Edit(
+                "data.py",
+                "DataLoader(trainset, batch_size=train_bs, shuffle=True)",
+                "DataLoader(trainset, batch_size=train_bs, shuffle=True, drop_last=True)",
+            ),
+        ),
+        "the train loader drops its last, shorter batch (drop_last=True)",
     ),
     Variant(
         "evaluate-two-passes",

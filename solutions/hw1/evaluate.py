@@ -55,7 +55,8 @@ def evaluate(
     """Return the accuracy of ``model`` on ``loader``, a fraction in [0, 1].
 
     Compare the predictions (as in ``predict``: eval mode, no gradients,
-    argmax over classes) with the labels ``y`` the loader yields, e.g. with
+    ``x`` moved to ``device``, argmax over classes) with the labels ``y`` the
+    loader yields, e.g. with
     ``sklearn.metrics.accuracy_score(labels, predictions)``. 0.9 means 90%
     correct, not 90.
 

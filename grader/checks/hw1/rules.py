@@ -299,12 +299,12 @@ class _Checker:
     def _attribute(
         self, mod: _Module, node: ast.Attribute, root: str, via: tuple[str, ...], imported: dict[str, _Binding]
     ) -> None:
-        base = node.value
-        binding = None
-        if isinstance(base, ast.Name):
-            binding = imported.get(base.id) or mod.last(base.id)
+        # The module the attribute is read from, when it is the student's: ``helpers.x``, and, after
+        # ``import mathlib.functional``, ``mathlib.functional.x`` too.
+        parts = _dotted(node.value)
+        binding = (imported.get(parts[0]) or mod.last(parts[0])) if parts else None
         if binding is not None and binding.kind == "student" and binding.attr is None:
-            target = self.load(binding.module)
+            target = self.load(".".join((binding.module, *parts[1:])))
             if target is not None:
                 self.follow(target, node.attr, root, via)
                 return
@@ -318,6 +318,15 @@ class _Checker:
         violation = Violation(root, mod.rel, line, code, what, via)
         if violation not in self.violations:
             self.violations.append(violation)
+
+
+def _dotted(node: ast.expr) -> list[str]:
+    """``["a", "b", "c"]`` for the expression ``a.b.c``; empty for anything else (a call, a subscript...)."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.insert(0, node.attr)
+        node = node.value
+    return [node.id, *parts] if isinstance(node, ast.Name) else []
 
 
 def _walk(node: ast.AST) -> Iterator[ast.AST]:
@@ -389,14 +398,28 @@ def unwritten(root: Path, module: str = "model", functions: tuple[str, ...] = RO
         raise SourceError(f"{module}.py is missing from the submission")
     found = []
     for function in functions:
-        binding = mod.last(function)
+        where, binding = _definition(checker, mod, function)
         if binding is None:
             found.append(f"{function} (not defined in {mod.rel})")
         elif isinstance(binding.node, ast.FunctionDef | ast.AsyncFunctionDef) and all(
             _is_placeholder(stmt) for stmt in binding.node.body
         ):
-            found.append(f"{function} ({mod.rel} line {binding.line} has no body yet)")
+            found.append(f"{function} ({where.rel} line {binding.line} has no body yet)")
     return found
+
+
+def _definition(checker: _Checker, mod: _Module, name: str, depth: int = 0) -> tuple[_Module, _Binding | None]:
+    """Where ``name`` is bound in ``mod``: there, or in a student module it star-imports (``from helpers import *``)."""
+    binding = mod.last(name)
+    if binding is not None or depth > 50:
+        return mod, binding
+    for star in mod.stars:
+        star_mod = checker.load(star)
+        if star_mod is not None:
+            where, found = _definition(checker, star_mod, name, depth + 1)
+            if found is not None:
+                return where, found
+    return mod, None
 
 
 def _is_placeholder(stmt: ast.stmt) -> bool:
