@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.internal.reflection import function_digest
 
-from grader.checks import CheckFailure, CheckInfo, Step, new_path
+from grader.checks import CheckFailure, CheckInfo, Step, new_folder
 from grader.errors import GraderError, ImportFailure, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
@@ -164,7 +164,7 @@ class Collector:
                 self._sandbox,
                 self._root,
                 self._home,
-                keep=(self._scratch,),
+                read=(self._scratch,),
                 hangs=self._hangs,
                 early=early,
                 ahead=ahead,
@@ -186,7 +186,7 @@ class Collector:
     @pytest.fixture
     def scratch(self) -> Path:
         """A new folder the check writes inputs into; the worker can read it."""
-        return new_path(self._scratch, "check_", directory=True)
+        return new_folder(self._scratch, "check_")
 
     @pytest.fixture
     def device(self) -> str:
@@ -303,9 +303,11 @@ def _student_message(error: BaseException, session: Session | None) -> str:
 
 def _import_failed(error: BaseException | None) -> bool:
     """Whether ``error`` comes from a student module that could not be imported (no input would have passed)."""
-    while error is not None:
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
         if isinstance(error, ImportFailure):
             return True
+        seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
 

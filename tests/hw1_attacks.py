@@ -90,6 +90,19 @@ ATTACKS: tuple[Attack, ...] = (
         "writes files outside its folder",
     ),
     Attack(
+        "plant-in-inputs",
+        "data",
+        (
+            "import os\nclass TitanicDataset:\n    def __init__(self, csv_path):\n"
+            "        folder = os.path.dirname(os.path.abspath(csv_path))\n        planted = 0\n"
+            "        for n in range(1, 50):\n            try:\n"
+            "                os.symlink('/tmp/grader-pwned', os.path.join(folder, f'passengers_{n}.csv'))\n"
+            "                planted += 1\n            except OSError:\n                pass\n"
+            "        raise RuntimeError('INPUTS WRITABLE' if planted else 'inputs are read-only')\n"
+        ),
+        "plants links where the grader writes its next input files",
+    ),
+    Attack(
         "read-stdin", "data", "def split_dataset(*args, **kwargs):\n    return input('answer? ')\n", "waits for input"
     ),
     Attack(

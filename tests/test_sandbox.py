@@ -145,6 +145,8 @@ def test_crashes_and_limits_are_reported_as_such(attacked: dict[str, Any]) -> No
     assert "EOFError" in outputs("read-stdin")
     assert "SyntaxError" in outputs("syntax-error")
     assert "CHECKS LEAKED" not in outputs("read-checks")
+    if ISOLATED:  # the checks' inputs are read-only to student code (without isolation: no link is followed)
+        assert "inputs are read-only" in outputs("plant-in-inputs")
 
 
 def test_a_module_that_hangs_costs_one_budget(attacked: dict[str, Any]) -> None:
@@ -161,7 +163,8 @@ def test_a_hang_costs_only_the_checks_that_call_the_code_that_hangs(attacked: di
     failed = [t for t in document["tests"] if t["status"] == "failed"]
     assert failed and all(t["check"].startswith("test_titanic_") for t in failed), [t["check"] for t in failed]
     assert all("len(" in t["output"] for t in failed), [t["output"] for t in failed]
-    assert sum("did not finish within" in t["output"] for t in failed) == 1
+    # One budget: the others say it already ran out of time (quoting the first one's message).
+    assert sum("already ran out of time" not in t["output"] for t in failed) == 1
     steps = step_scores(document)
     assert all(score == full for step, (score, full) in steps.items() if step != "data"), steps
     assert steps["data"][0] >= steps["data"][1] - 12, steps

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -70,23 +71,38 @@ class CheckFailure(AssertionError):
     """A contract clause does not hold; the message is written for the student."""
 
 
-def new_path(folder: Path, prefix: str, suffix: str = "", directory: bool = False) -> Path:
-    """Create and return a file (or folder) in ``folder`` named ``<prefix><n><suffix>`` with n not yet taken.
+def new_file(folder: Path, prefix: str, suffix: str, data: bytes) -> Path:
+    """Write ``data`` to a new file in ``folder`` named ``<prefix><n><suffix>`` with n not yet taken.
 
     Unlike tempfile's random names, a check names its inputs the same way on every run (hypothesis is
-    derandomized), so the messages that quote them are the same too.
+    derandomized), so the messages that quote them are the same too. The file is created and written
+    through one descriptor (O_EXCL, O_NOFOLLOW): nothing planted under that name is written through.
     """
-    for number in itertools.count(len(os.listdir(folder)) + 1):
-        path = folder / f"{prefix}{number}{suffix}"
+    for path in _numbered(folder, prefix, suffix):
         try:
-            if directory:
-                path.mkdir(mode=0o700)
-            else:
-                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:
+            continue
+        with open(fd, "wb") as handle:
+            handle.write(data)
+        return path
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def new_folder(folder: Path, prefix: str) -> Path:
+    """Create a new folder in ``folder`` named ``<prefix><n>`` with n not yet taken (see :func:`new_file`)."""
+    for path in _numbered(folder, prefix, ""):
+        try:
+            path.mkdir(mode=0o700)
         except FileExistsError:
             continue
         return path
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _numbered(folder: Path, prefix: str, suffix: str) -> Iterator[Path]:
+    for number in itertools.count(len(os.listdir(folder)) + 1):
+        yield folder / f"{prefix}{number}{suffix}"
 
 
 def fail(message: str) -> NoReturn:

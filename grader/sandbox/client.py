@@ -75,12 +75,12 @@ class Sandbox:
         self,
         root: Path,
         home: Path,
-        keep: tuple[Path, ...] = (),
+        read: tuple[Path, ...] = (),
         seed: int = 0,
         early: bool = False,
         ahead: bool = True,
     ) -> _WorkerProcess:
-        """A fresh worker serving the submission copy at ``root``; it may write ``root``, ``home``, ``keep``.
+        """A fresh worker serving the submission copy at ``root``; it may write ``root`` and ``home``, read ``read``.
 
         ``early``: the caller needs none of the deferred imports, so a worker without them will do
         while the zygote that has them is still importing. ``ahead``: have the zygote fork the next
@@ -109,7 +109,8 @@ class Sandbox:
             "probe_modules": list(self.probe_modules),
             "limits": self.limits.to_dict(),
             "isolate": self.isolate,
-            "keep": [str(path) for path in (root, home, *keep)],
+            "keep": [str(root), str(home)],
+            "read": [str(path) for path in read],
             "hide": list(self.hide),
         }
         link = self._link(early)
@@ -334,7 +335,7 @@ class Session:
         sandbox: Sandbox,
         root: Path,
         home: Path,
-        keep: tuple[Path, ...] = (),
+        read: tuple[Path, ...] = (),
         seed: int = 0,
         hangs: Hangs | None = None,
         early: bool = False,
@@ -345,7 +346,7 @@ class Session:
         self._hangs = Hangs() if hangs is None else hangs
         self._root = root
         self._home = home
-        self._keep = keep
+        self._read = read
         self._seed = seed
         #: The check needs none of the sandbox's deferred imports (see Sandbox.spawn).
         self._early = early
@@ -471,7 +472,7 @@ class Session:
 
     def _ensure_worker(self) -> _WorkerProcess:
         if self._worker is None:
-            self._worker = self._sandbox.spawn(self._root, self._home, self._keep, self._seed, self._early, self._ahead)
+            self._worker = self._sandbox.spawn(self._root, self._home, self._read, self._seed, self._early, self._ahead)
         return self._worker
 
     def close(self) -> None:
@@ -497,22 +498,28 @@ class Hangs:
 
     def __init__(self, per_module: int = 3) -> None:
         self._per_module = per_module
-        self._entries: dict[str, str] = {}
+        #: What each entry's timeout said, by (module, entry).
+        self._entries: dict[tuple[str, str], str] = {}
+        #: The entries of each module that hung, in order.
         self._modules: dict[str, list[str]] = {}
 
     def earlier(self, module: str | None, entry: str) -> str | None:
         """Why a call of ``entry`` (into ``module``) is not run, or None when it should be."""
-        if entry in self._entries:
-            return "it already ran out of time in an earlier check"
-        hung = self._modules.get(module or "", [])
-        if f"import {module}" in self._entries or len(hung) >= self._per_module:
-            return f"{module}.py already ran out of time in an earlier check ({self._entries[hung[0]]})"
+        if module is None:
+            return None
+        said = self._entries.get((module, entry))
+        if said is not None:
+            return f"the same code already ran out of time in an earlier check ({said})"
+        hung = self._modules.get(module, [])
+        first = f"import {module}" if f"import {module}" in hung else (hung[0] if hung else None)
+        if first is not None and (first.startswith("import ") or len(hung) >= self._per_module):
+            return f"{module}.py already ran out of time in an earlier check ({self._entries[(module, first)]})"
         return None
 
     def record(self, module: str, entry: str, message: str) -> None:
         """``entry``, a call into ``module``, ran out of time with ``message``."""
-        if entry not in self._entries:
-            self._entries[entry] = message
+        if (module, entry) not in self._entries:
+            self._entries[(module, entry)] = message
             self._modules.setdefault(module, []).append(entry)
 
 

@@ -277,16 +277,19 @@ def unshare() -> None:
     _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
 
 
-def build_view(keep: list[str], hide: list[str]) -> None:
+def build_view(keep: list[str], hide: list[str], read: list[str] | None = None) -> None:
     """In the new mount namespace: everything read-only, fresh /proc and /tmp, ``keep`` writable, ``hide`` empty.
 
-    Where Python imports from lies under a temporary folder (a virtual environment in /tmp, say), that
-    folder is bound back read-only: modules imported lazily (PIL's image plugins, parts of torch) must
-    still be found.
+    ``read`` (the checks' input files) is bound back read-only where a fresh temporary folder covers it:
+    the trusted process writes there, so student code must not plant a link or a FIFO in its way. Where
+    Python imports from lies under a temporary folder (a virtual environment in /tmp, say), that folder is
+    bound back read-only too: modules imported lazily (PIL's image plugins, parts of torch) must still be
+    found.
     """
     _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
     kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
-    imports = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in _import_roots_in_temporary(hide)]
+    readable = [*(read or ()), *_import_roots_in_temporary(hide)]
+    imports = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in readable]
     _check(_libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
     for path in hide:
         _cover(path)

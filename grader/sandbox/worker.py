@@ -40,8 +40,10 @@ class WorkerSpec:
     seed: int = 0
     #: Use namespaces (see :mod:`grader.sandbox.isolation`); this process is then PID 1 of its own.
     isolate: bool = False
-    #: Folders the worker may write (its copy of the submission, its home, the checks' inputs).
+    #: Folders the worker may write (its copy of the submission, its home).
     keep: tuple[str, ...] = ()
+    #: Folders the worker may read but not write (the checks' inputs).
+    read: tuple[str, ...] = ()
     #: Paths covered with empty mounts in the worker's view (secrets, other submissions).
     hide: tuple[str, ...] = ()
 
@@ -52,7 +54,7 @@ def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
     limits.name_process("grader-worker")
     _redirect_io(out_fd)
     if spec.isolate:
-        isolation.build_view(list(spec.keep), list(spec.hide))
+        isolation.build_view(list(spec.keep), list(spec.hide), list(spec.read))
     limits.apply(spec.limits)
     if spec.isolate:
         isolation.drop_privileges()

@@ -197,6 +197,7 @@ class _Zygote:
             seed=message["seed"],
             isolate=message["isolate"],
             keep=tuple(message["keep"]),
+            read=tuple(message["read"]),
             hide=tuple(message["hide"]),
         )
         self._count += 1

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from grader.checks import Step, check, expect, expect_tensor, fail, new_path, show
+from grader.checks import Step, check, expect, expect_tensor, fail, new_folder, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.data_support import PROBES, attempt, read
 from grader.sandbox import RemoteObject, Session
@@ -74,7 +74,7 @@ def _folders(draw: st.DrawFn) -> tuple[dict[str, int], list[Picture]]:
 
 def _write_pictures(scratch: Path, pictures: list[Picture]) -> list[Written]:
     """Write ``pictures`` into a new folder whose own name holds '_' (a full-path split would break)."""
-    folder = new_path(scratch, "hand_write_", directory=True)
+    folder = new_folder(scratch, "hand_write_")
     written = []
     for index, picture in enumerate(pictures):
         shape = (picture.height, picture.width) + ((3,) if picture.mode == "RGB" else ())

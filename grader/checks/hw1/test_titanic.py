@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.checks import Step, check, expect, expect_raises, expect_tensor, fail, new_path, show
+from grader.checks import Step, check, expect, expect_raises, expect_tensor, fail, new_file, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.data_support import attempt, count, pair, read
 from grader.sandbox import RemoteObject, Session
@@ -129,9 +129,7 @@ def _passengers(draw: st.DrawFn, max_rows: int = 8, blanks: bool = False) -> lis
 def _titanic(student: Session, scratch: Path, rows: list[Passenger]) -> tuple[RemoteObject, str]:
     """Write ``rows`` to a new CSV file and open it with the student's TitanicDataset."""
     text = _csv_text(rows, header=True)
-    name = str(new_path(scratch, "passengers_", ".csv"))
-    with open(name, "w", encoding="utf-8", newline="") as file:
-        file.write(text)
+    name = str(new_file(scratch, "passengers_", ".csv", text.encode("utf-8")))
     data = student.module("data")
     label = f"TitanicDataset('{Path(name).name}')"
     dataset = attempt(
