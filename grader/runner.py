@@ -40,6 +40,8 @@ PRELOAD = (
 DEFERRED = ("torch._dynamo", "sklearn.metrics")
 _COPY_LIMIT_BYTES = 50 * 1024 * 1024
 _COPY_LIMIT_FILES = 2000
+#: Files looked at before choosing what to copy (a folder of a million files is not read to its end).
+_WALK_LIMIT_FILES = 20_000
 _SHM = "/dev/shm"
 #: Room /dev/shm must have to hold workspaces (Docker's default of 64 MB is too small: two copies of a
 #: submission of up to 50 MB each, plus what student code writes).
@@ -158,22 +160,27 @@ class _Workspace:
 def _copy_submission(source: Path, target: Path) -> None:
     """Copy the submission's regular files (no links, caches or VCS folders), within caps.
 
-    Python files first, then the rest, each in name order: a student's 60 MB data file left in the folder
-    is left out, never the code that is graded, and what is left out is the same on every run.
+    Python files first, shallowest first, then the rest, each in name order: a large data file or a
+    virtual environment left in the folder is what gets left out, never the top-level code that is
+    graded, and what is left out is the same on every run.
     """
     found: list[tuple[Path, int]] = []
     for folder, dirnames, filenames in os.walk(source, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d not in ("__pycache__", ".git") and not d.startswith(".")]
+        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".git") and not d.startswith("."))
         for name in filenames:
             path = Path(folder) / name
             if not path.is_symlink() and path.is_file():
                 found.append((path.relative_to(source), path.stat().st_size))
-    found.sort(key=lambda item: (item[0].suffix != ".py", item[0].parts))
+        if len(found) >= _WALK_LIMIT_FILES:
+            break  # top-down: the top-level files are all in already
+    found.sort(key=lambda item: (item[0].suffix != ".py", len(item[0].parts), item[0].parts))
     target.mkdir()
-    total = 0
-    for relative, size in found[:_COPY_LIMIT_FILES]:
+    total = files = 0
+    for relative, size in found:
+        if files == _COPY_LIMIT_FILES:
+            return
         if total + size > _COPY_LIMIT_BYTES:
             continue  # too big for what room is left; smaller files may still fit
-        total += size
+        total, files = total + size, files + 1
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / relative, target / relative)

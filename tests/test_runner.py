@@ -22,3 +22,17 @@ def test_the_copy_keeps_every_python_file_when_data_files_are_over_the_cap(tmp_p
     copied = sorted(path.relative_to(target).as_posix() for path in target.rglob("*") if path.is_file())
     # In name order, the first data file fits and the second does not; the smaller file after it still does.
     assert copied == ["data.py", "features.npy", "lib/helpers.py", "model.py", "notes.txt"]
+
+
+def test_the_copy_keeps_the_top_level_files_when_a_folder_holds_too_many(tmp_path: Path) -> None:
+    source = tmp_path / "submission"
+    (source / "env" / "lib").mkdir(parents=True)
+    for name in ("data.py", "model.py", "train.py", "evaluate.py"):
+        (source / name).write_text(f"# {name}\n")
+    for index in range(runner._COPY_LIMIT_FILES + 100):  # a virtual environment left in the folder
+        (source / "env" / "lib" / f"m{index}.py").write_text("")
+    target = tmp_path / "copy"
+    runner._copy_submission(source, target)
+    copied = list(target.rglob("*.py"))
+    assert len(copied) == runner._COPY_LIMIT_FILES
+    assert {"data.py", "model.py", "train.py", "evaluate.py"} <= {path.name for path in target.glob("*.py")}

@@ -85,7 +85,7 @@ class _Binding:
     """What a name is bound to: a definition or value, a student import, a forbidden import, a star import."""
 
     line: int
-    kind: str  # "node" (def, class or assigned value), "student", "forbidden" or "star"
+    kind: str  # "node" (def, class or assigned value), "student", "forbidden", "star" or "other" (any other import)
     node: ast.AST | None = None
     module: str = ""
     attr: str | None = None
@@ -140,17 +140,19 @@ class _Module:
 def _import_bindings(
     stmt: ast.Import | ast.ImportFrom, is_student: Callable[[str], bool]
 ) -> list[tuple[str, _Binding]]:
-    """The names an import binds that matter to the rule: student modules and forbidden names.
+    """The names an import binds: student modules, forbidden names, and "other" (a library's module or name).
 
     A star import comes back under the name ``*`` with the module it reads from.
     """
     found = []
     if isinstance(stmt, ast.Import):
         for alias in stmt.names:
+            bound = alias.asname or alias.name.partition(".")[0]
             if is_student(alias.name):
-                bound = alias.asname or alias.name.partition(".")[0]
                 target = alias.name if alias.asname else alias.name.partition(".")[0]
                 found.append((bound, _Binding(stmt.lineno, "student", module=target)))
+            else:
+                found.append((bound, _Binding(stmt.lineno, "other")))
         return found
     source = stmt.module or ""
     for alias in stmt.names:
@@ -165,6 +167,8 @@ def _import_bindings(
         elif alias.name in FORBIDDEN:
             alias_text = f" (imported as {bound})" if alias.asname else ""
             found.append((bound, _Binding(stmt.lineno, "forbidden", what=f"{source}.{alias.name}{alias_text}")))
+        else:
+            found.append((bound, _Binding(stmt.lineno, "other")))
     return found
 
 
@@ -304,12 +308,27 @@ class _Checker:
         parts = _dotted(node.value)
         binding = (imported.get(parts[0]) or mod.last(parts[0])) if parts else None
         if binding is not None and binding.kind == "student" and binding.attr is None:
-            target = self.load(".".join((binding.module, *parts[1:])))
+            target = self._submodule(binding.module, parts[1:])
             if target is not None:
                 self.follow(target, node.attr, root, via)
                 return
         if node.attr in FORBIDDEN:
             self._add(root, mod, node.lineno, _unparse(node), via)
+
+    def _submodule(self, package: str, parts: list[str]) -> _Module | None:
+        """Student module ``package.parts...``, unless a package on the way binds the next part to something else.
+
+        ``mathlib.functional`` is the file mathlib/functional.py, except where mathlib/__init__.py assigns
+        ``functional`` (``import torch.nn.functional as functional``): then it is whatever that is.
+        """
+        name = package
+        for part in parts:
+            outer = self.load(name)
+            inner = outer.last(part) if outer is not None else None
+            if inner is not None and inner.kind != "student":
+                return None
+            name = f"{name}.{part}"
+        return self.load(name)
 
     def _add(self, root: str, mod: _Module, line: int, what: str, via: tuple[str, ...]) -> None:
         code = mod.lines[line - 1].strip() if 0 < line <= len(mod.lines) else ""
@@ -408,17 +427,23 @@ def unwritten(root: Path, module: str = "model", functions: tuple[str, ...] = RO
     return found
 
 
-def _definition(checker: _Checker, mod: _Module, name: str, depth: int = 0) -> tuple[_Module, _Binding | None]:
-    """Where ``name`` is bound in ``mod``: there, or in a student module it star-imports (``from helpers import *``)."""
-    binding = mod.last(name)
-    if binding is not None or depth > 50:
-        return mod, binding
-    for star in mod.stars:
-        star_mod = checker.load(star)
-        if star_mod is not None:
-            where, found = _definition(checker, star_mod, name, depth + 1)
-            if found is not None:
-                return where, found
+def _definition(checker: _Checker, mod: _Module, name: str) -> tuple[_Module, _Binding | None]:
+    """Where ``name`` is bound in ``mod``: there, or in a student module it star-imports (``from helpers import *``).
+
+    Each module is looked into once, so star imports that loop back (``from model import *`` in model.py)
+    cost nothing.
+    """
+    pending, seen = [mod], {mod.name}
+    while pending:
+        current = pending.pop(0)
+        binding = current.last(name)
+        if binding is not None:
+            return current, binding
+        for star in current.stars:
+            star_mod = checker.load(star)
+            if star_mod is not None and star_mod.name not in seen:
+                seen.add(star_mod.name)
+                pending.append(star_mod)
     return mod, None
 
 
