@@ -161,13 +161,19 @@ def test_predict_argmax_in_order(
 FUNCTIONS = ("predict", "evaluate")
 
 
+def _forward_calls(student: Any, device: str, function: str) -> list[tuple[bool, bool, int]]:
+    """(training, grad enabled, batch size) of each forward pass ``function`` made on the FIXED case."""
+    _, model = run_student(student, device, FIXED, function)
+    calls = model.calls
+    expect(len(calls) > 0, f"{function}(model, loader, device={device!r}) never called the model")
+    return calls
+
+
 @check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
     for function in FUNCTIONS:
-        _, model = run_student(student, device, FIXED, function)
-        calls = model.calls
-        expect(len(calls) > 0, f"{function}(model, loader, device={device!r}) never called the model")
+        calls = _forward_calls(student, device, function)
         in_train = sum(1 for training, _, _ in calls if training)
         expect(
             in_train == 0,
@@ -193,9 +199,7 @@ def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) 
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
     for function in FUNCTIONS:
-        _, model = run_student(student, device, FIXED, function)
-        calls = model.calls
-        expect(len(calls) > 0, f"{function}(model, loader) never called the model")
+        calls = _forward_calls(student, device, function)
         tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
         expect(
             tracked == 0,
