@@ -20,6 +20,8 @@ from grader.errors import SubmissionError
 
 _ZIP_LIMIT_BYTES = 50 * 1024 * 1024
 _ZIP_LIMIT_FILES = 2000
+#: Entries a zip may list at all (what is beyond ``_ZIP_LIMIT_FILES`` is left out; beyond this, it is refused).
+_ZIP_LIMIT_ENTRIES = 100_000
 #: How many single top folders are looked into (``alice/``, then ``alice/hw1/``): what zipping a folder makes.
 _FOLDER_DEPTH = 2
 #: Folders that are never a submission's own: macOS's zip resource forks, Python's caches.
@@ -110,10 +112,21 @@ def _chain(root: Path) -> list[Path]:
     return chain
 
 
-def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> int:
-    """Extract a zip safely (no absolute or ``..`` paths, no links, size and count caps); returns the bytes written.
+@dataclass(frozen=True)
+class Unpacked:
+    """What :func:`unpack` wrote: its bytes, and the members left out for room (with their sizes)."""
 
-    Raises :class:`SubmissionError` with a reason a TA can act on.
+    size: int
+    left_out: tuple[tuple[str, int], ...] = ()
+
+
+def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> Unpacked:
+    """Extract a zip safely: no absolute or ``..`` paths, no links, within the caps a copied folder has.
+
+    As when a folder is copied for grading, Python files come first, shallowest first, then the rest, each in
+    name order; a member that does not fit in what room is left (a data file, a virtual environment, a zip
+    bomb's payload) is left out, never decompressed, and the rest is still unpacked. Caches, VCS and hidden
+    folders are left out too. Raises :class:`SubmissionError` with a reason a TA can act on.
     """
     label = printable(archive.name)
     try:
@@ -127,30 +140,48 @@ def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> 
         raise SubmissionError(f"{label} could not be unpacked: {exc.strerror or exc}") from exc
 
 
-def _extract(bundle: zipfile.ZipFile, target: Path, limit_bytes: int) -> int:
+def _extract(bundle: zipfile.ZipFile, target: Path, limit_bytes: int) -> Unpacked:
     members = bundle.infolist()
-    too_big = f"the zip expands to more than {limit_bytes // (1024 * 1024)} MB (a zip bomb?)"
-    if len(members) > _ZIP_LIMIT_FILES:
-        raise SubmissionError(f"the zip holds {len(members)} entries, more than {_ZIP_LIMIT_FILES}")
-    if sum(member.file_size for member in members) > limit_bytes:
-        raise SubmissionError(too_big)
-    total = 0
+    if len(members) > _ZIP_LIMIT_ENTRIES:
+        raise SubmissionError(f"the zip holds {len(members):,} entries, more than {_ZIP_LIMIT_ENTRIES:,}")
+    chosen: list[tuple[tuple[str, ...], zipfile.ZipInfo]] = []
     for member in members:
         parts = Path(member.filename.replace("\\", "/")).parts
         if member.filename.startswith(("/", "\\")) or ".." in parts or not parts:
             raise SubmissionError(f"the zip has an unsafe path: {printable(member.filename)!r}")
-        if member.is_dir():
+        if not member.is_dir() and not any(part.startswith(".") or part in _JUNK for part in parts[:-1]):
+            chosen.append((parts, member))
+    # Stable: of two members with the same path, the later one in the zip is written last, and wins.
+    chosen.sort(key=lambda item: (Path(item[0][-1]).suffix != ".py", len(item[0]), item[0]))
+    total = files = 0
+    left_out = []
+    for parts, member in chosen:
+        if files == _ZIP_LIMIT_FILES or total + member.file_size > limit_bytes:
+            left_out.append(("/".join(parts), member.file_size))
             continue
+        files += 1
         destination = target.joinpath(*parts)
         destination.parent.mkdir(parents=True, exist_ok=True)
+        written = 0
         with bundle.open(member) as source, open(destination, "wb") as sink:
-            # Counted as it streams too: the sizes the zip declares may lie.
+            # zipfile stops at the size the zip declares; counted here too, so that no lie gets past the cap.
             while chunk := source.read(1 << 20):
-                total += len(chunk)
-                if total > limit_bytes:
-                    raise SubmissionError(too_big)
+                written += len(chunk)
+                if written > member.file_size or total + written > limit_bytes:
+                    raise SubmissionError(f"{printable(member.filename)} expands to more than the zip says")
                 sink.write(chunk)
-    return total
+        total += written
+    return Unpacked(total, tuple(left_out))
+
+
+def _left_out(label: str, unpacked: Unpacked, limit_bytes: int) -> str:
+    """Why files the grader looked for may be missing: what was left out of ``label``, and why."""
+    if not unpacked.left_out:
+        return ""
+    shown = ", ".join(f"{printable(name)} ({size / (1024 * 1024):.1f} MB)" for name, size in unpacked.left_out[:3])
+    more = f" and {len(unpacked.left_out) - 3} more" if len(unpacked.left_out) > 3 else ""
+    room = f"{limit_bytes // (1024 * 1024)} MB and {_ZIP_LIMIT_FILES} files"
+    return f"; left out of {label}, over the {room} a submission may hold (a zip bomb?): {shown}{more}"
 
 
 def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
@@ -158,10 +189,12 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
 
     Raises :class:`SubmissionError` saying why there is nothing to grade.
     """
-    root, budget = path, _ZIP_LIMIT_BYTES
+    root, budget, why = path, _ZIP_LIMIT_BYTES, ""
     if path.is_file():
         root = scratch / "unzipped"
-        budget -= unpack(path, root, budget)
+        unpacked = unpack(path, root, budget)
+        budget -= unpacked.size
+        why = _left_out(printable(path.name), unpacked, _ZIP_LIMIT_BYTES)
     if (folder := locate(root, assignment)) is not None:
         return folder
     expected = ", ".join(f"{module}.py" for module in assignment.modules)
@@ -172,8 +205,9 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
         raise SubmissionError(f"{missing}, but {len(inner)} zips ({names}); submit one")
     if inner:
         # A zip inside the zip (or in the student's folder): one level deep, within the same size budget.
-        unpack(inner[0], scratch / "nested", budget)
+        nested = unpack(inner[0], scratch / "nested", budget)
         if (folder := locate(scratch / "nested", assignment)) is not None:
             return folder
-        raise SubmissionError(f"{missing}, neither in {printable(inner[0].name)}")
-    raise SubmissionError(missing)
+        why += _left_out(printable(inner[0].name), nested, _ZIP_LIMIT_BYTES)
+        raise SubmissionError(f"{missing}, neither in {printable(inner[0].name)}{why}")
+    raise SubmissionError(missing + why)

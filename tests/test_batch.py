@@ -178,7 +178,9 @@ def test_every_kind_of_submission_gets_a_verdict(first_run: tuple[Path, str, dic
     assert all(results[name]["status"] == "invalid" and results[name]["tests"] == [] for name in invalid)
     assert "none of data.py, model.py, train.py, evaluate.py found" in reasons["dave"]
     assert "neither in outer.zip" in reasons["hank"]
-    assert "more than 50 MB (a zip bomb?)" in reasons["ivan"]
+    assert reasons["ivan"].endswith(
+        "left out of ivan.zip, over the 50 MB and 2000 files a submission may hold (a zip bomb?): data.py (51.0 MB)"
+    )
     assert "marked as UTF-8 but is not" in reasons["kate"]
     assert "unsafe path" in reasons["mallory"]
     assert "skipped notes.txt: not a folder or .zip" in log
@@ -429,7 +431,9 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "absolute.zip", "w") as bundle:
         bundle.writestr("/etc/evil.py", "")
     expected = {
-        "bomb.zip": "the zip expands to more than 50 MB (a zip bomb?)",
+        "bomb.zip": "none of data.py, model.py, train.py, evaluate.py found at the top level, under assignments/hw1/"
+        " or in a single folder; left out of bomb.zip, over the 50 MB and 2000 files a submission may hold"
+        " (a zip bomb?): data.py (51.0 MB)",
         "flagged.zip": "flagged.zip: a file name in it is marked as UTF-8 but is not; zip it again",
         "broken.zip": "broken.zip is not a readable zip: File is not a zip file",
         "absolute.zip": "the zip has an unsafe path: '/etc/evil.py'",
@@ -438,6 +442,36 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
         with pytest.raises(SubmissionError) as error:
             prepare(tmp_path / name, tmp_path / f"scratch-{name}", HW1)
         assert str(error.value) == reason
+
+
+def test_a_zip_is_unpacked_with_a_folders_caps(tmp_path: Path) -> None:
+    """A big data file, a virtual environment, a bomb's payload: left out, never decompressed; the code is in."""
+    archive = tmp_path / "alice.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for index in range(2100):  # more files than a submission may hold, listed before the code
+            bundle.writestr(f"alice/venv/lib/site-packages/pkg/m{index:04d}.py", "")
+        with bundle.open("alice/weights.bin", "w") as member:  # 51 MB, more than all the room
+            for _ in range(51):
+                member.write(bytes(1 << 20))
+        bundle.writestr("alice/.git/objects/big", "")
+        bundle.writestr("alice/__pycache__/data.cpython-311.pyc", "")
+        bundle.writestr("alice/titanic.csv", "PassengerId\n1\n")
+        for path in sorted(SOLUTION.glob("*.py")):
+            bundle.write(path, f"alice/{path.name}")
+    folder = prepare(archive, tmp_path / "scratch", HW1)
+    # Python files first: the 2,000 files are the code and the venv's, the CSV is what is left out.
+    assert {path.name for path in folder.iterdir()} == {*(f"{m}.py" for m in HW1.modules), "venv"}
+    assert (folder / "data.py").read_bytes() == (SOLUTION / "data.py").read_bytes()
+    unpacked = list((folder / "venv").rglob("*.py"))
+    assert len(unpacked) == 2000 - len(HW1.modules) and unpacked  # the shallowest files come first
+    # What was left out is what grading would not have seen of the same folder either.
+    with pytest.raises(SubmissionError, match=r"left out of bomb\.zip.*: big\.py \(51\.0 MB\), huge\.py \(60\.0 MB\)"):
+        with zipfile.ZipFile(tmp_path / "bomb.zip", "w", zipfile.ZIP_DEFLATED) as bundle:
+            for name, megabytes in (("huge.py", 60), ("big.py", 51)):
+                with bundle.open(name, "w") as member:
+                    for _ in range(megabytes):
+                        member.write(bytes(1 << 20))
+        prepare(tmp_path / "bomb.zip", tmp_path / "scratch-bomb", HW1)
 
 
 def test_results_are_valid_utf8_whatever_they_hold(tmp_path: Path) -> None:
