@@ -28,7 +28,7 @@ from grader import hidden as hidden_checks
 from grader.assignments import Assignment
 from grader.checks import Step
 from grader.errors import SubmissionError
-from grader.intake import Submission, find_submissions, prepare
+from grader.intake import Submission, find_submissions, inner_zips, prepare
 from grader.progress import Progress
 from grader.reporters import json as json_reporter
 from grader.reporters import summary
@@ -64,12 +64,22 @@ def grader_key(limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu
 
 
 def fingerprint(path: Path, key: bytes) -> str:
-    """Hash of the submission's bytes and of ``key`` (:func:`grader_key`): what a re-run compares."""
+    """Hash of what is graded of the submission and of ``key`` (:func:`grader_key`): what a re-run compares.
+
+    A zip is hashed whole; of a folder, the files grading copies (:func:`grader.runner.submission_files`),
+    so that a huge data file beside the code is neither read nor a reason to grade again.
+    """
+    from grader.runner import submission_files
+
     digest = hashlib.sha256(key)
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
-    for file in files:
-        digest.update(os.fsencode(file.relative_to(path) if path.is_dir() else file.name) + b"\0")
-        digest.update(file.read_bytes())
+    if path.is_file():
+        files = [Path(path.name)]
+    else:  # and the zips it may hold, which are unpacked from the folder itself, whatever their size
+        files = list(dict.fromkeys([*submission_files(path), *(z.relative_to(path) for z in inner_zips(path))]))
+    for relative in files:
+        digest.update(os.fsencode(relative) + b"\0")
+        with open(path if path.is_file() else path / relative, "rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()
 
 
@@ -80,11 +90,14 @@ def write_atomic(path: Path, text: str) -> None:
     UTF-8) is written as ``\\udcXX``, which inside a JSON string is the escape of that very character.
     """
     data = text.encode("utf-8", "backslashreplace")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # Not named after ``path``: a name near the file system's 255 bytes would not fit with a prefix.
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), _FILE_MODE)
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())  # a power cut leaves the old file or the new one, never an empty one
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -134,9 +147,32 @@ def load_results(out: Path, names: list[str]) -> dict[str, dict[str, Any]]:
     """The results in ``out`` of the submissions ``names`` (those not graded yet are missing)."""
     documents = {}
     for name in names:
-        with contextlib.suppress(FileNotFoundError, ValueError):
-            documents[name] = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+        with contextlib.suppress(OSError, ValueError):
+            document = json.loads((out / f"{name}.json").read_text(encoding="utf-8"))
+            if _well_formed(document):
+                documents[name] = document
     return documents
+
+
+def _well_formed(document: Any) -> bool:
+    """Whether ``document`` has what grades.csv and the summary read (an empty or edited file is graded again)."""
+    return (
+        isinstance(document, dict)
+        and all(_number(document.get(key)) for key in ("score", "max_score", "execution_time"))
+        and isinstance(document.get("status"), str)
+        and isinstance(document.get("tests"), list)
+        and all(
+            isinstance(test, dict)
+            and _number(test.get("score"))
+            and _number(test.get("max_score"))
+            and all(isinstance(test.get(key), str) for key in ("name", "check", "step", "status", "output"))
+            for test in document["tests"]
+        )
+    )
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def write_grades(out: Path, documents: dict[str, dict[str, Any]]) -> None:
@@ -147,19 +183,27 @@ def write_grades(out: Path, documents: dict[str, dict[str, Any]]) -> None:
     writer = csv.writer(buffer)
     writer.writerow(["submission", "score", "max_score", *steps, "status", *checks])
     for name, document in documents.items():
-        by_step = {step: sum(t["score"] for t in document["tests"] if t["step"] == step) for step in steps}
-        by_check = {t["check"]: t["score"] for t in document["tests"]}
+        tests = document["tests"]
+        # A submission no check ran on (invalid) has no points per step or check, not zeros.
+        by_step = {step: _points(sum(t["score"] for t in tests if t["step"] == step)) for step in steps if tests}
+        by_check = {t["check"]: _points(t["score"]) for t in tests}
         writer.writerow(
             [
                 "'" + name if name.startswith(_FORMULA) else name,
-                document["score"],
-                document["max_score"],
-                *(by_step[s] for s in steps),
+                _points(document["score"]),
+                _points(document["max_score"]),
+                *(by_step.get(s, "") for s in steps),
                 document["status"],
                 *(by_check.get(c, "") for c in checks),
             ]
         )
     write_atomic(out / "grades.csv", buffer.getvalue())
+
+
+def _points(value: float) -> str:
+    """Points as a spreadsheet reads them: ``100``, ``0``, ``2.5`` (never ``0.0`` beside ``100``)."""
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _hidden_warning(assignment: Assignment, documents: dict[str, dict[str, Any]]) -> str:
@@ -169,7 +213,7 @@ def _hidden_warning(assignment: Assignment, documents: dict[str, dict[str, Any]]
             checks = [
                 CheckResult(t["check"], t["name"], Step(t["step"]), "", t["max_score"], True, hidden=True)
                 for t in document["tests"]
-                if t["visibility"] == "after_published"
+                if t.get("visibility") == "after_published"
             ]
             return hidden_checks.mismatch(hidden_checks.manifest(assignment), GradeReport(assignment.name, "", checks))
     return ""
@@ -191,8 +235,8 @@ def run(
     ``terminal``, a TTY, gets a progress bar. On Ctrl-C (KeyboardInterrupt, raised again) the grading
     processes stop, and grades.csv and summary.html are still written from every finished result.
     """
-    submissions, notes = find_submissions(folder)
     out.mkdir(parents=True, exist_ok=True)
+    submissions, notes = find_submissions(folder, exclude=out.resolve())
     remove_partial(out)
     for note in notes:
         log(note)
@@ -201,7 +245,7 @@ def run(
     for submission in submissions:
         digest = fingerprint(submission.path, key)
         keyfile = out / ".keys" / submission.name
-        if keyfile.exists() and keyfile.read_text() == digest and (out / f"{submission.name}.json").exists():
+        if keyfile.exists() and keyfile.read_text() == digest and load_results(out, [submission.name]):
             log(f"{submission.name}: unchanged, kept")
             continue
         pending.append((submission, digest))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -156,6 +157,7 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     terminal = sys.stderr if sys.stderr.isatty() else None
+    stopped = _stop_on_signals()
     try:
         batch.run(
             assignment,
@@ -173,8 +175,28 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
             "Interrupted: every finished result is kept; run the same command again to grade the rest.",
             file=sys.stderr,
         )
-        return ExitCode.INTERRUPTED
+        return 128 + stopped[0] if stopped else ExitCode.INTERRUPTED
     return ExitCode.ALL_PASSED
+
+
+def _stop_on_signals() -> list[int]:
+    """Make SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) stop a batch as Ctrl-C does.
+
+    The first of them raises KeyboardInterrupt, so that grading stops and grades.csv and summary.html are
+    written from every finished result; more of them are ignored while that happens. Returns the list that
+    gets the signal's number.
+    """
+    received: list[int] = []
+
+    def stop(signum: int, frame: object) -> None:
+        for other in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(other, signal.SIG_IGN)
+        received.append(signum)
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, stop)
+    return received
 
 
 def _gradescope(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ TA what to do.
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 import zipfile
 from collections import Counter
@@ -22,6 +23,8 @@ _ZIP_LIMIT_BYTES = 50 * 1024 * 1024
 _ZIP_LIMIT_FILES = 2000
 #: Entries a zip may list at all (what is beyond ``_ZIP_LIMIT_FILES`` is left out; beyond this, it is refused).
 _ZIP_LIMIT_ENTRIES = 100_000
+#: The longest submission name, in bytes: file systems allow 255 for ``OUT/<name>.json`` and its kin.
+_NAME_LIMIT_BYTES = 200
 #: How many single top folders are looked into (``alice/``, then ``alice/hw1/``): what zipping a folder makes.
 _FOLDER_DEPTH = 2
 #: Folders that are never a submission's own: macOS's zip resource forks, Python's caches.
@@ -49,11 +52,13 @@ def printable(name: str) -> str:
     return "".join(chars)
 
 
-def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
+def find_submissions(folder: Path, exclude: Path | None = None) -> tuple[list[Submission], list[str]]:
     """The submissions in ``folder``, and what to tell the TA about the rest (skipped, renamed).
 
     A submission is named by its folder or zip stem. A zip whose stem another submission also has keeps its
-    whole file name (``alice.zip`` beside ``alice/``), so that no result overwrites another's.
+    whole file name (``alice.zip`` beside ``alice/``), so that no result overwrites another's. A name too long
+    for a file name (``OUT/<name>.json``) is cut, with a digest of the whole name. ``exclude`` (the batch's
+    own output folder, when it is inside ``folder``) is not a submission.
     """
     notes: list[str] = []
     candidates: list[tuple[str, str, Path]] = []  # (name by stem, whole name, path)
@@ -61,39 +66,60 @@ def find_submissions(folder: Path) -> tuple[list[Submission], list[str]]:
         shown = printable(entry.name)
         if shown != entry.name:
             notes.append(f"{shown}: its name has bytes that are not UTF-8 or control characters (written as %XX here)")
-        if entry.name.startswith("."):
+        if exclude is not None and entry.resolve() == exclude:
+            notes.append(f"skipped {shown}: the --out folder")
+        elif entry.name.startswith("."):
             notes.append(f"skipped {shown}: hidden")
-        elif entry.is_dir() and not entry.is_symlink():
+        elif entry.is_symlink():
+            # Student code may read only what the batch hides from it: a link's target may be anywhere.
+            notes.append(f"skipped {shown}: a symbolic link (links are not followed; copy the submission in)")
+        elif entry.is_dir():
             candidates.append((shown, shown, entry))
         elif entry.is_file() and entry.suffix.lower() == ".zip":
             candidates.append((shown[: -len(entry.suffix)], shown, entry))
         else:
             notes.append(f"skipped {shown}: not a folder or .zip")
     stems = Counter(stem for stem, _, _ in candidates)
-    named = [(whole if stems[stem] > 1 and path.is_file() else stem, path) for stem, whole, path in candidates]
-    counts = Counter(name for name, _ in named)
+    named = [(whole if stems[stem] > 1 and path.is_file() else stem, stem, path) for stem, whole, path in candidates]
+    counts = Counter(_fit(name) for name, _, _ in named)
     found = []
-    for name, path in named:
+    for whole, stem, path in named:
+        name = _fit(whole)
         if counts[name] > 1:
             notes.append(f"skipped {printable(path.name)}: another submission is also named {name}; rename one")
-        else:
-            found.append(Submission(name, path))
-            if path.is_file() and name != printable(path.stem):
-                notes.append(f"{name}: named with .zip because another submission is named {printable(path.stem)}")
+            continue
+        found.append(Submission(name, path))
+        if whole != stem:
+            notes.append(f"{name}: named with .zip because another submission is named {stem}")
+        if name != whole:
+            notes.append(f"{name}: {printable(path.name)} cut short, its name is too long for a file name")
     return found, notes
+
+
+def _fit(name: str) -> str:
+    """``name``, or its start and a digest of the whole, when ``<name>.json`` would be too long a file name."""
+    if len(name.encode("utf-8", "surrogateescape")) <= _NAME_LIMIT_BYTES:
+        return name
+    tail = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    head = name.encode("utf-8")[: _NAME_LIMIT_BYTES - len(tail)].decode("utf-8", "ignore")
+    return head + tail
 
 
 def locate(root: Path, assignment: Assignment) -> Path | None:
     """The folder that holds the assignment's files.
 
     That is the root or ``assignments/<name>/`` under it, or the same inside the root's only folder (a zipped
-    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep.
+    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep. Of
+    these, the one with the most of the assignment's modules, the shallowest of those: a stray ``data.py`` at
+    the root of a repository does not hide the whole assignment under ``assignments/<name>/``.
     """
+    best, most = None, 0
     for folder in _chain(root):
         for candidate in (folder, folder / "assignments" / assignment.name):
-            if any((candidate / f"{module}.py").is_file() for module in assignment.modules):
-                return candidate
-    return None
+            found = sum((candidate / f"{module}.py").is_file() for module in assignment.modules)
+            if found > most:
+                best, most = candidate, found
+    return best
 
 
 def _chain(root: Path) -> list[Path]:
@@ -134,6 +160,8 @@ def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> 
             return _extract(bundle, target, limit_bytes)
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{label}: a file name in it is marked as UTF-8 but is not; zip it again") from exc
+    except RuntimeError as exc:  # zipfile's word for a member that is encrypted
+        raise SubmissionError(f"{label} is encrypted: zip it again without a password") from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise SubmissionError(f"{label} is not a readable zip: {exc}") from exc
     except OSError as exc:
@@ -199,7 +227,7 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
         return folder
     expected = ", ".join(f"{module}.py" for module in assignment.modules)
     missing = f"none of {expected} found at the top level, under assignments/{assignment.name}/ or in a single folder"
-    inner = sorted(entry for folder in _chain(root) for entry in folder.glob("*.[zZ][iI][pP]") if entry.is_file())
+    inner = inner_zips(root)
     if len(inner) > 1:
         names = ", ".join(printable(entry.name) for entry in inner)
         raise SubmissionError(f"{missing}, but {len(inner)} zips ({names}); submit one")
@@ -211,3 +239,8 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
         why += _left_out(printable(inner[0].name), nested, _ZIP_LIMIT_BYTES)
         raise SubmissionError(f"{missing}, neither in {printable(inner[0].name)}{why}")
     raise SubmissionError(missing + why)
+
+
+def inner_zips(root: Path) -> list[Path]:
+    """The zips :func:`prepare` looks into when ``root`` has no assignment files of its own."""
+    return sorted(entry for folder in _chain(root) for entry in folder.glob("*.[zZ][iI][pP]") if entry.is_file())

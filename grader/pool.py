@@ -174,8 +174,11 @@ class _Pool:
                 other.close()
             code = 0
             try:
-                # A terminal's Ctrl-C reaches the whole process group; the parent decides what it means.
+                # A terminal's Ctrl-C (or hang-up) reaches the whole process group; the parent decides what
+                # it means. SIGTERM ends this process until it can stop cleanly (see _serve).
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 die_with_parent()
                 name_process("grader-grading")
                 if core is not None:

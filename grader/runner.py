@@ -158,7 +158,15 @@ class _Workspace:
 
 
 def _copy_submission(source: Path, target: Path) -> None:
-    """Copy the submission's regular files (no links, caches or VCS folders), within caps.
+    """Copy the submission's files that are graded (:func:`submission_files`)."""
+    target.mkdir()
+    for relative in submission_files(source):
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / relative, target / relative)
+
+
+def submission_files(source: Path) -> list[Path]:
+    """The files of a submission folder that are graded: regular files (no links, caches or VCS), within caps.
 
     Python files first, shallowest first, then the rest, each in name order: a large data file or a
     virtual environment left in the folder is what gets left out, never the top-level code that is
@@ -174,13 +182,13 @@ def _copy_submission(source: Path, target: Path) -> None:
         if len(found) >= _WALK_LIMIT_FILES:
             break  # top-down: the top-level files are all in already
     found.sort(key=lambda item: (item[0].suffix != ".py", len(item[0].parts), item[0].parts))
-    target.mkdir()
-    total = files = 0
+    chosen: list[Path] = []
+    total = 0
     for relative, size in found:
-        if files == _COPY_LIMIT_FILES:
-            return
+        if len(chosen) == _COPY_LIMIT_FILES:
+            break
         if total + size > _COPY_LIMIT_BYTES:
             continue  # too big for what room is left; smaller files may still fit
-        total, files = total + size, files + 1
-        (target / relative).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source / relative, target / relative)
+        total += size
+        chosen.append(relative)
+    return chosen

@@ -8,6 +8,7 @@ One class folder holds every case and is graded once (module fixture); what only
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -22,18 +23,21 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import hw1_variants
 import pytest
-from conftest import PEEK, ROOT, SOLUTION, STUBS, run_grader, unreadable_check
+from conftest import PEEK, ROOT, SOLUTION, STUBS, materialize, run_grader, unreadable_check
 
 from grader import assignments
-from grader.batch import write_atomic
+from grader.batch import fingerprint, write_atomic
 from grader.errors import SubmissionError
-from grader.intake import find_submissions, prepare
+from grader.intake import find_submissions, locate, prepare
 from grader.progress import Progress, bar, clock, estimate
 from grader.reporters import summary
 from grader.sandbox import isolation
 
 HW1 = assignments.get("hw1")
+#: 240 bytes of UTF-8: ``OUT/<name>.json`` and its temporary file would not fit in a file name.
+LONG_NAME = "学" * 80
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 NOT_UTF8 = os.fsdecode(b"caf\xe9")
 
@@ -119,6 +123,7 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
         model.write(PEEK)
     _zip_folder(STUBS, folder / "alice.zip")  # a second "alice": graded as alice.zip, never over alice/
     shutil.copytree(SOLUTION, folder / "bob" / "assignments" / "hw1")  # as `gh classroom clone` lays it out
+    (folder / "bob" / "data.py").write_text("# scratch: the graded files are under assignments/hw1/\n")
     _zip_folder(SOLUTION, folder / "carol.zip")
     (folder / "dave").mkdir()  # empty: nothing to grade
     _zip_folder(STUBS, scratch / "hw1.zip")
@@ -137,6 +142,9 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(STUBS, folder / NOT_UTF8, ignore=shutil.ignore_patterns("*.md"))
     (folder / NOT_UTF8 / os.fsdecode(b"r\xe9sum\xe9.txt")).write_text("not UTF-8\n")
     (folder / HOSTILE_NAME).mkdir()
+    materialize(hw1_variants.BUGGY[0].edits, folder / "grace")  # one bug in Step 1: some points, not all
+    shutil.copytree(STUBS, folder / LONG_NAME, ignore=shutil.ignore_patterns("*.md"))
+    (folder / "zed").symlink_to(folder / "alice")  # its target may be anywhere: not followed
     (folder / "=HYPERLINK(1)").mkdir()
     (folder / "notes.txt").write_text("not a submission\n")
     return folder
@@ -164,7 +172,8 @@ def _public(document: dict[str, Any]) -> float:
 
 def test_every_kind_of_submission_gets_a_verdict(first_run: tuple[Path, str, dict[str, Any]]) -> None:
     out, log, results = first_run
-    graded = {"alice", "alice.zip", "bob", "carol", "erin", "frank", "judy", "forger", "caf%E9"}
+    long_name = LONG_NAME[:62] + "~" + hashlib.sha256(LONG_NAME.encode()).hexdigest()[:12]  # 186 + 13 bytes
+    graded = {"alice", "alice.zip", "bob", "carol", "erin", "frank", "judy", "forger", "caf%E9", "grace", long_name}
     invalid = {"dave", "hank", "ivan", "kate", "mallory", HOSTILE_NAME, "=HYPERLINK(1)"}
     assert set(results) == graded | invalid
     checks = len(results["alice"]["tests"])
@@ -172,8 +181,10 @@ def test_every_kind_of_submission_gets_a_verdict(first_run: tuple[Path, str, dic
         assert results[name]["status"] == "graded" and len(results[name]["tests"]) == checks, name
     for name in ("alice", "bob", "carol"):
         assert _public(results[name]) == 100, name
-    for name in ("alice.zip", "erin", "frank", "judy", "caf%E9"):  # the stubs: found, graded, no points
+    for name in ("alice.zip", "erin", "frank", "judy", "caf%E9", long_name):  # the stubs: graded, no points
         assert results[name]["score"] == 0, name
+    missed = {t["step"] for t in results["grace"]["tests"] if t["status"] == "failed" and t["visibility"] == "visible"}
+    assert 0 < results["grace"]["score"] < 100 and missed <= {"data", "end-to-end"}, missed
     reasons = {name: results[name]["output"] for name in invalid}
     assert all(results[name]["status"] == "invalid" and results[name]["tests"] == [] for name in invalid)
     assert "none of data.py, model.py, train.py, evaluate.py found" in reasons["dave"]
@@ -186,6 +197,8 @@ def test_every_kind_of_submission_gets_a_verdict(first_run: tuple[Path, str, dic
     assert "skipped notes.txt: not a folder or .zip" in log
     assert "alice.zip: named with .zip because another submission is named alice" in log
     assert "caf%E9: its name has bytes that are not UTF-8" in log
+    assert f"{long_name}: {LONG_NAME} cut short, its name is too long for a file name" in log
+    assert "skipped zed: a symbolic link" in log
     assert not (out.parent / "escaped.py").exists()
 
 
@@ -223,7 +236,9 @@ def test_grades_csv_has_a_row_per_submission_and_a_column_per_step_and_check(
     columns = set(rows["alice"])
     assert {"score", "max_score", "status", "data", "model", "train", "evaluate", "end-to-end"} <= columns
     assert {t["check"] for t in results["alice"]["tests"]} <= columns
-    assert float(rows["carol"]["score"]) == 100 and rows["ivan"]["status"] == "invalid"
+    assert rows["carol"]["score"] == "100" and rows["alice.zip"]["score"] == "0"  # the same way, never 0.0
+    assert rows["ivan"]["status"] == "invalid" and rows["ivan"]["data"] == rows["ivan"]["test_titanic_rows"] == ""
+    assert float(rows["grace"]["data"]) == sum(t["score"] for t in results["grace"]["tests"] if t["step"] == "data")
     for path in out.iterdir():
         if path.is_file():
             path.read_bytes().decode("utf-8")  # every output is valid UTF-8, whatever the names were
@@ -263,7 +278,7 @@ def test_summary_page_lists_every_submission_and_escapes_their_names(
     listed = {attrs["data-submission"] for attrs in page.rows("data-score")}
     assert listed == set(results)
     assert HOSTILE_NAME in "".join(page.text)
-    assert sum(int(attrs["data-count"] or 0) for tag, attrs in page.tags if "data-count" in attrs) == 9
+    assert sum(int(attrs["data-count"] or 0) for tag, attrs in page.tags if "data-count" in attrs) == 11
 
 
 def test_a_second_run_resumes_and_regrades_only_what_changed(
@@ -277,14 +292,18 @@ def test_a_second_run_resumes_and_regrades_only_what_changed(
     log, results = _batch(class_folder, out, 2, hidden_folder)
     assert "alice: unchanged" not in log and "bob: unchanged, kept" in log
     assert _public(results["alice"]) == 100
+    (out / "carol.json").write_text("")  # what a crash of the machine might leave: graded again, not lost
+    log, results = _batch(class_folder, out, 2, hidden_folder)
+    assert "carol: unchanged" not in log and "bob: unchanged, kept" in log
+    assert _public(results["carol"]) == 100
 
 
 def test_grades_do_not_depend_on_jobs(
     class_folder: Path, hidden_folder: Path, first_run: tuple[Path, str, dict[str, Any]], tmp_path: Path
 ) -> None:
-    _, _, with_two = first_run
+    out, _, with_two = first_run
     subset = tmp_path / "subset"  # the graded kinds, without paying for the whole class twice
-    for name in ("alice", "bob", "carol.zip", "erin.zip", "dave"):
+    for name in ("alice", "bob", "carol.zip", "erin.zip", "dave", "grace"):
         source = class_folder / name
         if source.is_dir():
             shutil.copytree(source, subset / name)
@@ -297,6 +316,12 @@ def test_grades_do_not_depend_on_jobs(
         return [(t["check"], t["score"], t["status"]) for t in document["tests"]]
 
     assert {n: verdicts(d) for n, d in with_one.items()} == {n: verdicts(with_two[n]) for n in with_one}
+    assert _rows(tmp_path / "one-job") == {n: row for n, row in _rows(out).items() if n in with_one}
+
+
+def _rows(out: Path) -> dict[str, dict[str, str]]:
+    with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
 
 
 def _session_members(session: int) -> list[str]:
@@ -313,7 +338,18 @@ def _session_members(session: int) -> list[str]:
     return members
 
 
-def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "how",
+    [
+        "ctrl-c",  # the terminal signals the whole process group
+        "hang-up",  # a closed terminal or a dropped ssh session: the whole group too
+        "kill",  # `kill PID`, a job scheduler's time limit: the batch's own process only
+    ],
+)
+def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Path, how: str) -> None:
+    signum, exit_status = {"ctrl-c": (signal.SIGINT, 130), "hang-up": (signal.SIGHUP, 129)}.get(
+        how, (signal.SIGTERM, 143)
+    )
     folder = tmp_path / "class"
     for name in ("a1", "a2"):
         shutil.copytree(SOLUTION, folder / name)
@@ -336,7 +372,10 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
         while not list(out.glob("*.json")):
             assert batch.poll() is None and time.monotonic() < deadline, f"the batch ended first: {batch.returncode}"
             time.sleep(0.05)
-        os.killpg(batch.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole process group
+        if how == "kill":
+            os.kill(batch.pid, signum)
+        else:
+            os.killpg(batch.pid, signum)
         interrupted = time.monotonic()
         _, stderr = batch.communicate(timeout=60)
         stopped_after = time.monotonic() - interrupted
@@ -344,7 +383,7 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
         if batch.poll() is None:
             os.killpg(batch.pid, signal.SIGKILL)
             batch.wait()
-    assert batch.returncode == 130 and stopped_after < 20
+    assert batch.returncode == exit_status and stopped_after < 20
     assert "Traceback" not in stderr and "Interrupted: every finished result is kept" in stderr
     deadline = time.monotonic() + 5
     while _session_members(batch.pid) and time.monotonic() < deadline:
@@ -362,6 +401,8 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
     page = (out / "summary.html").read_text(encoding="utf-8")
     for name in {"a1", "a2", "a3"} - finished:
         assert f'data-submission="{name}" data-status="pending"' in page
+    if how != "ctrl-c":
+        return  # how a rerun resumes does not depend on how the batch was stopped
 
     done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1")
     assert done.returncode == 0, done.stderr
@@ -393,6 +434,42 @@ def test_names_never_collide_and_are_printable(tmp_path: Path) -> None:
     }
     assert "skipped caf%E9: another submission is also named caf%E9; rename one" in notes
     assert "skipped .git: hidden" in notes and "skipped notes.txt: not a folder or .zip" in notes
+
+
+def test_the_out_folder_inside_the_class_folder_is_no_submission(tmp_path: Path) -> None:
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "results").mkdir()
+    found, notes = find_submissions(tmp_path, exclude=(tmp_path / "results").resolve())
+    assert [s.name for s in found] == ["alice"] and "skipped results: the --out folder" in notes
+
+
+def test_the_folder_with_most_of_the_files_is_graded(tmp_path: Path) -> None:
+    """A stray data.py at a repository's root does not hide the assignment under assignments/hw1/."""
+    (tmp_path / "assignments" / "hw1").mkdir(parents=True)
+    for module in HW1.modules:
+        (tmp_path / "assignments" / "hw1" / f"{module}.py").write_text("")
+    (tmp_path / "data.py").write_text("# scratch\n")
+    assert locate(tmp_path, HW1) == tmp_path / "assignments" / "hw1"
+    (tmp_path / "model.py").write_text("")
+    (tmp_path / "train.py").write_text("")
+    (tmp_path / "evaluate.py").write_text("")
+    assert locate(tmp_path, HW1) == tmp_path  # as many at the root: the shallowest
+
+
+def test_a_rerun_hashes_what_is_graded(tmp_path: Path) -> None:
+    """A huge data file beside the code is neither read nor a reason to grade again; the code is."""
+    shutil.copytree(SOLUTION, tmp_path / "alice")
+    big = tmp_path / "alice" / "digits.bin"
+    with open(big, "wb") as handle:
+        handle.truncate(60 * 1024 * 1024)  # sparse: more than a submission may hold, so it is never copied
+    before = fingerprint(tmp_path / "alice", b"key")
+    with open(big, "r+b") as handle:
+        handle.write(b"changed")
+    assert fingerprint(tmp_path / "alice", b"key") == before
+    with open(tmp_path / "alice" / "train.py", "a") as handle:
+        handle.write("# edited\n")
+    assert fingerprint(tmp_path / "alice", b"key") != before
+    assert fingerprint(tmp_path / "alice", b"other key") != fingerprint(tmp_path / "alice", b"key")
 
 
 @pytest.mark.parametrize(
@@ -430,6 +507,14 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
     (tmp_path / "broken.zip").write_bytes(b"PK\x03\x04 not really")
     with zipfile.ZipFile(tmp_path / "absolute.zip", "w") as bundle:
         bundle.writestr("/etc/evil.py", "")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as bundle:
+        bundle.writestr("data.py", "")
+    # The "encrypted" flag, in the local header and in the central directory: zipfile asks for a password.
+    data = bytearray(buffer.getvalue())
+    data[6] |= 1
+    data[data.index(b"PK\x01\x02") + 8] |= 1
+    (tmp_path / "locked.zip").write_bytes(bytes(data))
     expected = {
         "bomb.zip": "none of data.py, model.py, train.py, evaluate.py found at the top level, under assignments/hw1/"
         " or in a single folder; left out of bomb.zip, over the 50 MB and 2000 files a submission may hold"
@@ -437,6 +522,7 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
         "flagged.zip": "flagged.zip: a file name in it is marked as UTF-8 but is not; zip it again",
         "broken.zip": "broken.zip is not a readable zip: File is not a zip file",
         "absolute.zip": "the zip has an unsafe path: '/etc/evil.py'",
+        "locked.zip": "locked.zip is encrypted: zip it again without a password",
     }
     for name, reason in expected.items():
         with pytest.raises(SubmissionError) as error:
@@ -551,6 +637,9 @@ def test_summary_histogram_and_pass_rates_match_the_results(hand_made_page: _Pag
     assert rates == {"test_a": ("3", "4"), "test_b": ("3", "4"), "test_c": ("2", "4")}
     missed = [(attrs["data-check"], attrs["data-failed"]) for attrs in hand_made_page.rows("data-failed")]
     assert missed[0] == ("test_c", "2") and sorted(missed) == [("test_a", "1"), ("test_b", "1"), ("test_c", "2")]
+    # The sample message of a check is the best-scoring miss's: dan's 30 points, not bob's 10.
+    page = summary.render("hw1", HAND_MADE, pending=["zed"])
+    assert re.search(r'data-check="test_c" data-failed="2">.*?e\.g\. (\w+)<', page).group(1) == "dan"
     steps = {attrs["data-step"]: float(attrs["data-average"] or 0) for attrs in hand_made_page.rows("data-step")}
     assert steps == {"data": pytest.approx((30 + 10 + 20 + 30) / 4), "model": pytest.approx((70 + 0 + 70 + 0) / 4)}
 

@@ -209,6 +209,7 @@ def test_run_autograder_grades_a_nested_submission_with_hidden_checks(tmp_path: 
     shutil.copytree(SOLUTION, submission)
     with open(submission / "model.py", "a") as model:
         model.write(PEEK)
+    (root / "submission" / "data.py").write_text("# scratch: a stray file does not hide assignments/hw1/\n")
 
     document = _run_autograder(root)
     tests = {test["name"]: test for test in document["tests"]}

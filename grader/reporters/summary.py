@@ -142,7 +142,8 @@ def _most_missed(scored: dict[str, dict[str, Any]]) -> str:
     ranked = sorted(failures.items(), key=lambda item: -len(item[1]))[:_TOP]
     rows = []
     for check, misses in ranked:
-        name, test = misses[0]
+        # The message a nearly right submission got says more than a stub's "not implemented".
+        name, test = min(misses, key=lambda miss: (-scored[miss[0]]["score"], miss[0]))
         rows.append(
             f'<tr data-check="{_e(check)}" data-failed="{len(misses)}"><td>{_e(test["name"])}</td>'
             f'<td class="num">{len(misses)}</td><td><div class="message">{_e(_clip(test["output"]))}</div>'
