@@ -28,7 +28,7 @@ from grader import hidden as hidden_checks
 from grader.assignments import Assignment
 from grader.checks import Step
 from grader.errors import SubmissionError
-from grader.intake import Submission, find_submissions, inner_zips, prepare
+from grader.intake import Submission, find_submissions, inner_zips, locate, prepare
 from grader.progress import Progress
 from grader.reporters import json as json_reporter
 from grader.reporters import summary
@@ -48,9 +48,9 @@ _FILE_MODE = _file_mode()
 _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
-def grader_key(limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
-    """What results depend on besides the submission: the grader's source, limits, device, the hidden checks."""
-    digest = hashlib.sha256(grader.__version__.encode())
+def grader_key(assignment: str, limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
+    """What results depend on besides the submission: assignment, grader source, limits, device, hidden checks."""
+    digest = hashlib.sha256(grader.__version__.encode() + b"\0" + assignment.encode())
     digest.update(json.dumps({**limits.to_dict(), "device": device}, sort_keys=True).encode())
     for source in sorted(Path(grader.__file__).parent.rglob("*")):
         if source.suffix in (".py", ".ini"):
@@ -63,19 +63,23 @@ def grader_key(limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu
     return digest.digest()
 
 
-def fingerprint(path: Path, key: bytes) -> str:
+def fingerprint(path: Path, key: bytes, assignment: Assignment) -> str:
     """Hash of what is graded of the submission and of ``key`` (:func:`grader_key`): what a re-run compares.
 
-    A zip is hashed whole; of a folder, the files grading copies (:func:`grader.runner.submission_files`),
-    so that a huge data file beside the code is neither read nor a reason to grade again.
+    A zip is hashed whole. Of a folder, the files grading copies from the folder it grades (see
+    :func:`grader.intake.locate` and :func:`grader.runner.submission_files`), named from the submission's
+    root, and the zips it would unpack: a huge data file beside the code is neither read nor a reason to
+    grade again.
     """
     from grader.runner import submission_files
 
     digest = hashlib.sha256(key)
     if path.is_file():
         files = [Path(path.name)]
-    else:  # and the zips it may hold, which are unpacked from the folder itself, whatever their size
-        files = list(dict.fromkeys([*submission_files(path), *(z.relative_to(path) for z in inner_zips(path))]))
+    else:
+        graded = locate(path, assignment)
+        files = [] if graded is None else [graded.relative_to(path) / f for f in submission_files(graded)]
+        files += [inner.relative_to(path) for inner in inner_zips(path) if inner.relative_to(path) not in files]
     for relative in files:
         digest.update(os.fsencode(relative) + b"\0")
         with open(path if path.is_file() else path / relative, "rb") as handle:
@@ -240,16 +244,16 @@ def run(
     remove_partial(out)
     for note in notes:
         log(note)
-    key = grader_key(limits, hidden, device)
+    key = grader_key(assignment.name, limits, hidden, device)
     pending = []
     for submission in submissions:
-        digest = fingerprint(submission.path, key)
+        digest = fingerprint(submission.path, key, assignment)
         keyfile = out / ".keys" / submission.name
         if keyfile.exists() and keyfile.read_text() == digest and load_results(out, [submission.name]):
             log(f"{submission.name}: unchanged, kept")
             continue
         pending.append((submission, digest))
-    from grader.pool import grade_all
+    from grader.pool import grade_all, signals_ignored
 
     names = [submission.name for submission in submissions]
     progress = Progress(len(pending), jobs, log, terminal)
@@ -266,11 +270,12 @@ def run(
             device=device,
         )
     finally:
-        remove_partial(out)
-        documents = load_results(out, names)
-        write_grades(out, documents)
-        pending_names = [name for name in names if name not in documents]
-        write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
+        with signals_ignored():  # what every run ends with, Ctrl-C or not: not to be cut short
+            remove_partial(out)
+            documents = load_results(out, names)
+            write_grades(out, documents)
+            pending_names = [name for name in names if name not in documents]
+            write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
     if hidden and (warning := _hidden_warning(assignment, documents)):
         log(f"Warning: {warning}")
     log(f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} ({len(documents)} of {len(names)} submissions).")

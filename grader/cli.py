@@ -165,18 +165,24 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
             Path(args.out),
             args.jobs,
             limits,
-            log=lambda line: print(line, flush=True),
+            log=_say,
             hidden=folders,
             terminal=terminal,
             device=args.device,
         )
     except KeyboardInterrupt:
-        print(
-            "Interrupted: every finished result is kept; run the same command again to grade the rest.",
-            file=sys.stderr,
-        )
+        _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
         return 128 + stopped[0] if stopped else ExitCode.INTERRUPTED
     return ExitCode.ALL_PASSED
+
+
+def _say(line: str, stream: str = "stdout") -> None:
+    """Print a batch's line; once the terminal is gone (hung up), print nothing more, and go on."""
+    try:
+        print(line, file=getattr(sys, stream), flush=True)
+    except OSError:
+        # Python's exit would try to flush what the dead terminal did not take, and fail with status 120.
+        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
 
 
 def _stop_on_signals() -> list[int]:

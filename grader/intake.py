@@ -66,13 +66,13 @@ def find_submissions(folder: Path, exclude: Path | None = None) -> tuple[list[Su
         shown = printable(entry.name)
         if shown != entry.name:
             notes.append(f"{shown}: its name has bytes that are not UTF-8 or control characters (written as %XX here)")
-        if exclude is not None and entry.resolve() == exclude:
-            notes.append(f"skipped {shown}: the --out folder")
-        elif entry.name.startswith("."):
+        if entry.name.startswith("."):
             notes.append(f"skipped {shown}: hidden")
         elif entry.is_symlink():
             # Student code may read only what the batch hides from it: a link's target may be anywhere.
             notes.append(f"skipped {shown}: a symbolic link (links are not followed; copy the submission in)")
+        elif exclude is not None and entry.resolve() == exclude:
+            notes.append(f"skipped {shown}: the --out folder")
         elif entry.is_dir():
             candidates.append((shown, shown, entry))
         elif entry.is_file() and entry.suffix.lower() == ".zip":
@@ -108,18 +108,17 @@ def _fit(name: str) -> str:
 def locate(root: Path, assignment: Assignment) -> Path | None:
     """The folder that holds the assignment's files.
 
-    That is the root or ``assignments/<name>/`` under it, or the same inside the root's only folder (a zipped
-    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep. Of
-    these, the one with the most of the assignment's modules, the shallowest of those: a stray ``data.py`` at
-    the root of a repository does not hide the whole assignment under ``assignments/<name>/``.
+    That is the root or ``assignments/<name>/`` under it, whichever holds more of the assignment's modules
+    (the root on a tie: a stray ``data.py`` at a repository's root does not hide the whole assignment under
+    ``assignments/<name>/``). Only where neither holds any, the same inside the root's only folder (a zipped
+    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep.
     """
-    best, most = None, 0
     for folder in _chain(root):
-        for candidate in (folder, folder / "assignments" / assignment.name):
-            found = sum((candidate / f"{module}.py").is_file() for module in assignment.modules)
-            if found > most:
-                best, most = candidate, found
-    return best
+        candidates = (folder, folder / "assignments" / assignment.name)
+        counts = [sum((c / f"{module}.py").is_file() for module in assignment.modules) for c in candidates]
+        if max(counts) > 0:
+            return candidates[counts.index(max(counts))]
+    return None
 
 
 def _chain(root: Path) -> list[Path]:
@@ -160,10 +159,10 @@ def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> 
             return _extract(bundle, target, limit_bytes)
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{label}: a file name in it is marked as UTF-8 but is not; zip it again") from exc
-    except RuntimeError as exc:  # zipfile's word for a member that is encrypted
-        raise SubmissionError(f"{label} is encrypted: zip it again without a password") from exc
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError) as exc:
         raise SubmissionError(f"{label} is not a readable zip: {exc}") from exc
+    except RuntimeError as exc:  # zipfile's word for a member that is encrypted (NotImplementedError is one too)
+        raise SubmissionError(f"{label} is encrypted: zip it again without a password") from exc
     except OSError as exc:
         raise SubmissionError(f"{label} could not be unpacked: {exc.strerror or exc}") from exc
 

@@ -30,6 +30,7 @@ import signal
 import socket
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,8 +101,10 @@ def grade_all(
                 progress.finished(submission.name, summary, time.monotonic() - started)
         interrupted = False
     finally:
-        progress.close()
-        pool.close(interrupted)
+        try:
+            progress.close()
+        finally:
+            pool.close(interrupted)
 
 
 def pinned_cores(jobs: int) -> list[int]:
@@ -167,18 +170,26 @@ class _Pool:
     def _fork(self) -> socket.socket:
         ours, theirs = socket.socketpair()
         core = self._free_cores.pop(0) if self._free_cores else None
-        pid = os.fork()
+        # Blocked across the fork: until the child has set its own dispositions, a signal would run the
+        # parent's handler in it (and with it the parent's cleanup).
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            pid = os.fork()
+        except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+            raise
         if pid == 0:
+            # A terminal's Ctrl-C (or hang-up) reaches the whole process group; the parent decides what it
+            # means. SIGTERM ends this process until it can stop cleanly (see _serve).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
             ours.close()
             for other in self._children:
                 other.close()
             code = 0
             try:
-                # A terminal's Ctrl-C (or hang-up) reaches the whole process group; the parent decides what
-                # it means. SIGTERM ends this process until it can stop cleanly (see _serve).
-                signal.signal(signal.SIGINT, signal.SIG_IGN)
-                signal.signal(signal.SIGHUP, signal.SIG_IGN)
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
                 die_with_parent()
                 name_process("grader-grading")
                 if core is not None:
@@ -190,6 +201,7 @@ class _Pool:
                 code = 70
             finally:
                 os._exit(code)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self._children[ours] = pid
         if core is not None:
@@ -209,10 +221,10 @@ class _Pool:
     def close(self, interrupted: bool) -> None:
         """Let every grading process end (asked to stop at once when ``interrupted``) and reap it.
 
-        A second Ctrl-C while they stop is ignored: it would leave their workspaces behind.
+        A second Ctrl-C (or a SIGTERM, a hang-up) while they stop is ignored: it would leave their workspaces
+        behind.
         """
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with signals_ignored():
             for sock, pid in self._children.items():
                 if interrupted:
                     with contextlib.suppress(ProcessLookupError):
@@ -222,8 +234,21 @@ class _Pool:
             self._children.clear()
             self._free_cores += self._cores.values()
             self._cores.clear()
-        finally:
-            signal.signal(signal.SIGINT, previous)
+
+
+#: What stops a batch: Ctrl-C, ``kill``, a closed terminal (see grader.cli).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_ignored() -> Iterator[None]:
+    """Ignore :data:`STOP_SIGNALS` while cleaning up: one arriving then would cut the cleanup short."""
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _reap(pids: set[int], deadline: float) -> None:

@@ -78,9 +78,7 @@ class Progress:
         self._busy += seconds
         self._eta = estimate(self.done, self.total, self._busy, self.jobs)
         self._eta_at = self._now()
-        if self._terminal is not None:
-            self._terminal.write(_CLEAR)  # the line goes where the bar was; the bar is drawn again below it
-            self._terminal.flush()
+        self._draw(_CLEAR)  # the line goes where the bar was; the bar is drawn again below it
         self._log(f"[{self.done}/{self.total}] {name}: {summary} ({seconds:.1f} s)")
         self.tick()
 
@@ -91,11 +89,17 @@ class Progress:
         now = self._now()
         # Between two results the estimate counts down rather than standing still.
         eta = None if self._eta is None else max(self._eta - (now - self._eta_at), 0.0)
-        self._terminal.write(_CLEAR + bar(self.done, self.total, now - self._started, eta))
-        self._terminal.flush()
+        self._draw(_CLEAR + bar(self.done, self.total, now - self._started, eta))
 
     def close(self) -> None:
         """End the bar's line, so that what is printed next starts on a line of its own."""
-        if self._terminal is not None:
-            self._terminal.write("\n")
+        self._draw("\n")
+
+    def _draw(self, text: str) -> None:
+        if self._terminal is None:
+            return
+        try:
+            self._terminal.write(text)
             self._terminal.flush()
+        except OSError:  # the terminal is gone (hung up): grading goes on, or stops cleanly, without the bar
+            self._terminal = None

@@ -12,7 +12,9 @@ import hashlib
 import io
 import json
 import os
+import pty
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -357,21 +359,30 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
     out, scratch = tmp_path / "out", tmp_path / "tmp"
     scratch.mkdir()
     command = [sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1"]
+    # A hang-up comes with a terminal that is gone: the batch writes its bar and lines to a pseudo-terminal
+    # whose other end is closed before the signal, so that every write to it fails from then on.
+    terminal, output = pty.openpty() if how == "hang-up" else (None, subprocess.PIPE)
     batch = subprocess.Popen(
         command,
         cwd=ROOT,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
         start_new_session=True,  # its own process group, as a terminal's foreground job is
         env={**os.environ, "TMPDIR": str(scratch)},  # every workspace it makes, where we can see it
     )
+    if terminal is not None:
+        os.close(output)
     try:
         deadline = time.monotonic() + 300
         while not list(out.glob("*.json")):
             assert batch.poll() is None and time.monotonic() < deadline, f"the batch ended first: {batch.returncode}"
+            if terminal is not None and select.select([terminal], [], [], 0)[0]:
+                os.read(terminal, 1 << 16)  # what a terminal shows, read so that the batch never blocks on it
             time.sleep(0.05)
+        if terminal is not None:
+            os.close(terminal)
         if how == "kill":
             os.kill(batch.pid, signum)
         else:
@@ -384,7 +395,8 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
             os.killpg(batch.pid, signal.SIGKILL)
             batch.wait()
     assert batch.returncode == exit_status and stopped_after < 20
-    assert "Traceback" not in stderr and "Interrupted: every finished result is kept" in stderr
+    if how != "hang-up":  # nobody sees what it says then
+        assert "Traceback" not in stderr and "Interrupted: every finished result is kept" in stderr
     deadline = time.monotonic() + 5
     while _session_members(batch.pid) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -439,8 +451,10 @@ def test_names_never_collide_and_are_printable(tmp_path: Path) -> None:
 def test_the_out_folder_inside_the_class_folder_is_no_submission(tmp_path: Path) -> None:
     (tmp_path / "alice").mkdir()
     (tmp_path / "results").mkdir()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
     found, notes = find_submissions(tmp_path, exclude=(tmp_path / "results").resolve())
     assert [s.name for s in found] == ["alice"] and "skipped results: the --out folder" in notes
+    assert any(note.startswith("skipped loop: a symbolic link") for note in notes)
 
 
 def test_the_folder_with_most_of_the_files_is_graded(tmp_path: Path) -> None:
@@ -453,7 +467,13 @@ def test_the_folder_with_most_of_the_files_is_graded(tmp_path: Path) -> None:
     (tmp_path / "model.py").write_text("")
     (tmp_path / "train.py").write_text("")
     (tmp_path / "evaluate.py").write_text("")
-    assert locate(tmp_path, HW1) == tmp_path  # as many at the root: the shallowest
+    assert locate(tmp_path, HW1) == tmp_path  # as many at the root: the root
+    (tmp_path / "evaluate.py").unlink()
+    shutil.rmtree(tmp_path / "assignments")
+    (tmp_path / "starter").mkdir()
+    for module in HW1.modules:
+        (tmp_path / "starter" / f"{module}.py").write_text("")
+    assert locate(tmp_path, HW1) == tmp_path  # a single folder is looked into only when the root holds none
 
 
 def test_a_rerun_hashes_what_is_graded(tmp_path: Path) -> None:
@@ -462,14 +482,22 @@ def test_a_rerun_hashes_what_is_graded(tmp_path: Path) -> None:
     big = tmp_path / "alice" / "digits.bin"
     with open(big, "wb") as handle:
         handle.truncate(60 * 1024 * 1024)  # sparse: more than a submission may hold, so it is never copied
-    before = fingerprint(tmp_path / "alice", b"key")
+    before = fingerprint(tmp_path / "alice", b"key", HW1)
     with open(big, "r+b") as handle:
         handle.write(b"changed")
-    assert fingerprint(tmp_path / "alice", b"key") == before
+    assert fingerprint(tmp_path / "alice", b"key", HW1) == before
     with open(tmp_path / "alice" / "train.py", "a") as handle:
         handle.write("# edited\n")
-    assert fingerprint(tmp_path / "alice", b"key") != before
-    assert fingerprint(tmp_path / "alice", b"other key") != fingerprint(tmp_path / "alice", b"key")
+    assert fingerprint(tmp_path / "alice", b"key", HW1) != before
+    assert fingerprint(tmp_path / "alice", b"other key", HW1) != fingerprint(tmp_path / "alice", b"key", HW1)
+    # As a repository lays it out: what counts is what is graded under assignments/hw1/, not the caps at the root.
+    shutil.copytree(SOLUTION, tmp_path / "bob" / "assignments" / "hw1")
+    with open(tmp_path / "bob" / "slides.pdf", "wb") as handle:
+        handle.truncate(50 * 1024 * 1024 - 10)  # fits the caps alone, and leaves no room for more at the root
+    (tmp_path / "bob" / "assignments" / "hw1" / "labels.csv").write_text("0\n")
+    before = fingerprint(tmp_path / "bob", b"key", HW1)
+    (tmp_path / "bob" / "assignments" / "hw1" / "labels.csv").write_text("1\n")
+    assert fingerprint(tmp_path / "bob", b"key", HW1) != before
 
 
 @pytest.mark.parametrize(
@@ -515,6 +543,9 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
     data[6] |= 1
     data[data.index(b"PK\x01\x02") + 8] |= 1
     (tmp_path / "locked.zip").write_bytes(bytes(data))
+    data = bytearray(buffer.getvalue())
+    data[8] = data[data.index(b"PK\x01\x02") + 10] = 9  # Deflate64: a method zipfile does not know
+    (tmp_path / "deflate64.zip").write_bytes(bytes(data))
     expected = {
         "bomb.zip": "none of data.py, model.py, train.py, evaluate.py found at the top level, under assignments/hw1/"
         " or in a single folder; left out of bomb.zip, over the 50 MB and 2000 files a submission may hold"
@@ -523,6 +554,7 @@ def test_bad_zips_get_a_reason(tmp_path: Path) -> None:
         "broken.zip": "broken.zip is not a readable zip: File is not a zip file",
         "absolute.zip": "the zip has an unsafe path: '/etc/evil.py'",
         "locked.zip": "locked.zip is encrypted: zip it again without a password",
+        "deflate64.zip": "deflate64.zip is not a readable zip: That compression method is not supported",
     }
     for name, reason in expected.items():
         with pytest.raises(SubmissionError) as error:
