@@ -121,7 +121,7 @@ def grade_one(
     grader_: Any, assignment: Assignment, submission: Submission, hidden: tuple[Path, ...] = ()
 ) -> dict[str, Any]:
     """Grade one submission into the ``--format json`` document plus ``status`` (and ``output``, why)."""
-    with tempfile.TemporaryDirectory(prefix="grader-batch-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=unpacked_prefix(os.getpid())) as tmp:
         try:
             folder = prepare(submission.path, Path(tmp), assignment)
         except SubmissionError as exc:
@@ -132,6 +132,11 @@ def grade_one(
     if reason:
         document["output"] = reason
     return document
+
+
+def unpacked_prefix(pid: int) -> str:
+    """How the folders process ``pid`` unzips submissions into are named (see grader.pool.remove_leftovers)."""
+    return f"grader-batch-{pid}-"
 
 
 def failed(status: str, reason: str) -> dict[str, Any]:
@@ -233,8 +238,8 @@ def run(
     hidden: tuple[Path, ...] = (),
     terminal: TextIO | None = None,
     device: str = "cpu",
-) -> list[str]:
-    """Grade every submission in ``folder`` into ``out``; returns the submission names.
+) -> dict[str, dict[str, Any]]:
+    """Grade every submission in ``folder`` into ``out``; returns every submission's result, by name.
 
     ``terminal``, a TTY, gets a progress bar. On Ctrl-C (KeyboardInterrupt, raised again) the grading
     processes stop, and grades.csv and summary.html are still written from every finished result.
@@ -279,4 +284,4 @@ def run(
     if hidden and (warning := _hidden_warning(assignment, documents)):
         log(f"Warning: {warning}")
     log(f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} ({len(documents)} of {len(names)} submissions).")
-    return names
+    return documents

@@ -159,7 +159,7 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     terminal = sys.stderr if sys.stderr.isatty() else None
     stopped = _stop_on_signals()
     try:
-        batch.run(
+        documents = batch.run(
             assignment,
             folder,
             Path(args.out),
@@ -173,6 +173,9 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     except KeyboardInterrupt:
         _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
         return 128 + stopped[0] if stopped else ExitCode.INTERRUPTED
+    # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
+    if any(document["status"] == "error" for document in documents.values()):
+        return ExitCode.INTERNAL_ERROR
     return ExitCode.ALL_PASSED
 
 

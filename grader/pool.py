@@ -26,8 +26,10 @@ import importlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
+import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -216,6 +218,7 @@ class _Pool:
         sock.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+        remove_leftovers(pid)
         return self.start(1)[0]
 
     def close(self, interrupted: bool) -> None:
@@ -231,9 +234,21 @@ class _Pool:
                         os.kill(pid, signal.SIGTERM)
                 sock.close()  # an idle grading process ends when it reads the end of its socket
             _reap(set(self._children.values()), time.monotonic() + _STOP_SECONDS)
+            for pid in self._children.values():
+                remove_leftovers(pid)  # of those killed at the deadline
             self._children.clear()
             self._free_cores += self._cores.values()
             self._cores.clear()
+
+
+def remove_leftovers(pid: int) -> None:
+    """Remove the temporary folders a dead grading process ``pid`` did not: its workspace and unzipped files."""
+    from grader.batch import unpacked_prefix
+    from grader.runner import workspace_parent, workspace_prefix
+
+    for folder, prefix in ((workspace_parent(), workspace_prefix(pid)), (None, unpacked_prefix(pid))):
+        for leftover in Path(folder or tempfile.gettempdir()).glob(f"{prefix}*"):
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 #: What stops a batch: Ctrl-C, ``kill``, a closed terminal (see grader.cli).

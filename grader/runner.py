@@ -84,7 +84,7 @@ class Grader:
         from grader import plugin
 
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix="grader-", dir=workspace_parent()) as tmp:
+        with tempfile.TemporaryDirectory(prefix=workspace_prefix(os.getpid()), dir=workspace_parent()) as tmp:
             workspace = _Workspace.create(Path(tmp), submission)
             collector = plugin.Collector(
                 self.sandbox,
@@ -110,6 +110,11 @@ class Grader:
     def close(self) -> None:
         """Stop the zygote and every worker."""
         self.sandbox.close()
+
+
+def workspace_prefix(pid: int) -> str:
+    """How the workspaces of process ``pid`` are named: a batch removes what a grading process killed left."""
+    return f"grader-{pid}-"
 
 
 def workspace_parent() -> str | None:

@@ -428,6 +428,57 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
     }
 
 
+def _children(pid: int, name: str) -> list[int]:
+    """The live child processes of ``pid`` whose /proc comm is ``name``."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        if comm == name and int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path: Path) -> None:
+    """Killed mid-grading (the OOM killer, a grader bug): ``error``, exit status 3, the batch goes on."""
+    folder, out, scratch = tmp_path / "class", tmp_path / "out", tmp_path / "tmp"
+    for name in ("a1", "a2"):
+        shutil.copytree(SOLUTION, folder / name)
+    scratch.mkdir()
+    command = [sys.executable, "-m", "grader", "hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1"]
+    batch = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(scratch)},  # where the grading of a submission shows it began
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(scratch.glob("grader-batch-*")):  # a1's grading (the first, in name order) began
+            assert batch.poll() is None and time.monotonic() < deadline, f"the batch ended first: {batch.returncode}"
+            time.sleep(0.02)
+        (grading,) = _children(batch.pid, "grader-grading")
+        os.kill(grading, signal.SIGKILL)
+        stdout, _ = batch.communicate(timeout=300)
+    finally:
+        if batch.poll() is None:
+            batch.kill()
+            batch.wait()
+    results = {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
+    assert batch.returncode == 3, stdout
+    assert results["a1"]["status"] == "error" and "the grading process died" in results["a1"]["output"]
+    assert results["a2"]["status"] == "graded" and results["a2"]["score"] == 100
+    assert list(scratch.iterdir()) == []  # what the killed process left is removed, too
+    done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1")
+    assert done.returncode == 0 and "a2: unchanged, kept" in done.stdout and "a1: unchanged" not in done.stdout
+    assert json.loads((out / "a1.json").read_text())["score"] == 100
+
+
 # Naming and unzipping, without grading.
 
 
