@@ -121,7 +121,7 @@ def grade_one(
     grader_: Any, assignment: Assignment, submission: Submission, hidden: tuple[Path, ...] = ()
 ) -> dict[str, Any]:
     """Grade one submission into the ``--format json`` document plus ``status`` (and ``output``, why)."""
-    with tempfile.TemporaryDirectory(prefix=unpacked_prefix(os.getpid())) as tmp:
+    with tempfile.TemporaryDirectory(prefix=unpacked_prefix(grader_.tag)) as tmp:
         try:
             folder = prepare(submission.path, Path(tmp), assignment)
         except SubmissionError as exc:
@@ -134,9 +134,9 @@ def grade_one(
     return document
 
 
-def unpacked_prefix(pid: int) -> str:
-    """How the folders process ``pid`` unzips submissions into are named (see grader.pool.remove_leftovers)."""
-    return f"grader-batch-{pid}-"
+def unpacked_prefix(tag: str) -> str:
+    """How the folders the Grader tagged ``tag`` unzips into are named (see grader.pool.remove_leftovers)."""
+    return f"grader-batch-{tag}-"
 
 
 def failed(status: str, reason: str) -> dict[str, Any]:
@@ -254,11 +254,13 @@ def run(
     for submission in submissions:
         digest = fingerprint(submission.path, key, assignment)
         keyfile = out / ".keys" / submission.name
-        if keyfile.exists() and keyfile.read_text() == digest and load_results(out, [submission.name]):
+        kept = load_results(out, [submission.name]).get(submission.name)
+        # An error is the grader's failure, never a grade to keep.
+        if keyfile.exists() and keyfile.read_text() == digest and kept and kept["status"] != "error":
             log(f"{submission.name}: unchanged, kept")
             continue
         pending.append((submission, digest))
-    from grader.pool import grade_all, signals_ignored
+    from grader.pool import Stop, grade_all
 
     names = [submission.name for submission in submissions]
     progress = Progress(len(pending), jobs, log, terminal)
@@ -275,13 +277,14 @@ def run(
             device=device,
         )
     finally:
-        with signals_ignored():  # what every run ends with, Ctrl-C or not: not to be cut short
+        with Stop.cleaning():  # what every run ends with, Ctrl-C or not: not to be cut short
             remove_partial(out)
             documents = load_results(out, names)
             write_grades(out, documents)
             pending_names = [name for name in names if name not in documents]
             write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
-    if hidden and (warning := _hidden_warning(assignment, documents)):
-        log(f"Warning: {warning}")
-    log(f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} ({len(documents)} of {len(names)} submissions).")
+            if hidden and (warning := _hidden_warning(assignment, documents)):
+                log(f"Warning: {warning}")
+            files = f"{out / 'grades.csv'} and {out / 'summary.html'}"
+            log(f"Wrote {files} ({len(documents)} of {len(names)} submissions).")
     return documents

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -157,7 +156,9 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     terminal = sys.stderr if sys.stderr.isatty() else None
-    stopped = _stop_on_signals()
+    from grader.pool import Stop
+
+    Stop.install()
     try:
         documents = batch.run(
             assignment,
@@ -172,7 +173,7 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         )
     except KeyboardInterrupt:
         _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
-        return 128 + stopped[0] if stopped else ExitCode.INTERRUPTED
+        return 128 + Stop.received[0] if Stop.received else ExitCode.INTERRUPTED
     # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
     if any(document["status"] == "error" for document in documents.values()):
         return ExitCode.INTERNAL_ERROR
@@ -180,32 +181,11 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
 
 
 def _say(line: str, stream: str = "stdout") -> None:
-    """Print a batch's line; once the terminal is gone (hung up), print nothing more, and go on."""
+    """Print a batch's line; once its stream is gone (a hung-up terminal, a closed pipe), go on without it."""
     try:
         print(line, file=getattr(sys, stream), flush=True)
     except OSError:
-        # Python's exit would try to flush what the dead terminal did not take, and fail with status 120.
-        sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (lives as long as the process)
-
-
-def _stop_on_signals() -> list[int]:
-    """Make SIGTERM and SIGHUP (a closed terminal, a dropped ssh session) stop a batch as Ctrl-C does.
-
-    The first of them raises KeyboardInterrupt, so that grading stops and grades.csv and summary.html are
-    written from every finished result; more of them are ignored while that happens. Returns the list that
-    gets the signal's number.
-    """
-    received: list[int] = []
-
-    def stop(signum: int, frame: object) -> None:
-        for other in (signal.SIGTERM, signal.SIGHUP):
-            signal.signal(other, signal.SIG_IGN)
-        received.append(signum)
-        raise KeyboardInterrupt
-
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, stop)
-    return received
+        setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
 
 
 def _gradescope(argv: list[str]) -> int:

@@ -108,17 +108,35 @@ def _fit(name: str) -> str:
 def locate(root: Path, assignment: Assignment) -> Path | None:
     """The folder that holds the assignment's files.
 
-    That is the root or ``assignments/<name>/`` under it, whichever holds more of the assignment's modules
-    (the root on a tie: a stray ``data.py`` at a repository's root does not hide the whole assignment under
-    ``assignments/<name>/``). Only where neither holds any, the same inside the root's only folder (a zipped
-    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep.
+    That is the root or ``assignments/<name>/`` under it, or the same inside the root's only folder (a zipped
+    folder unpacks into one, and so do most learning platforms' downloads), up to ``_FOLDER_DEPTH`` deep: of
+    these, the one with the most of the assignment's modules, the shallowest of those (a stray ``data.py``
+    at a repository's root does not hide the assignment under ``assignments/<name>/``). A folder reached
+    through a symbolic link is never one: a link may point at anything on the grading machine, the
+    reference solution included.
     """
+    best, most = None, 0
     for folder in _chain(root):
-        candidates = (folder, folder / "assignments" / assignment.name)
-        counts = [sum((c / f"{module}.py").is_file() for module in assignment.modules) for c in candidates]
-        if max(counts) > 0:
-            return candidates[counts.index(max(counts))]
-    return None
+        for candidate in (folder, folder / "assignments" / assignment.name):
+            if _linked(candidate, folder):
+                continue
+            found = sum(_regular(candidate / f"{module}.py") for module in assignment.modules)
+            if found > most:
+                best, most = candidate, found
+    return best
+
+
+def _linked(candidate: Path, top: Path) -> bool:
+    """Whether ``candidate``, or a folder between ``top`` and it, is a symbolic link."""
+    while candidate != top:
+        if candidate.is_symlink():
+            return True
+        candidate = candidate.parent
+    return False
+
+
+def _regular(path: Path) -> bool:
+    return path.is_file() and not path.is_symlink()
 
 
 def _chain(root: Path) -> list[Path]:

@@ -25,6 +25,7 @@ import contextlib
 import importlib
 import json
 import os
+import secrets
 import select
 import shutil
 import signal
@@ -35,7 +36,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from grader import devices
 from grader.assignments import Assignment
@@ -146,6 +147,9 @@ class _Pool:
         self._cores: dict[socket.socket, int] = {}
         #: Cores no grading process is pinned to (none at all: nothing is pinned).
         self._free_cores = list(cores or ())
+        #: This batch's mark in its grading processes' temporary folder names, with their pids: what a killed
+        #: one left is found by it, never another batch's (pids repeat across containers, and get reused).
+        self._batch = secrets.token_hex(4)
 
     def start(self, count: int) -> list[socket.socket]:
         """Fork ``count`` more grading processes; returns the parent's ends of their channels.
@@ -174,7 +178,7 @@ class _Pool:
         core = self._free_cores.pop(0) if self._free_cores else None
         # Blocked across the fork: until the child has set its own dispositions, a signal would run the
         # parent's handler in it (and with it the parent's cleanup).
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, Stop.signals)
         try:
             pid = os.fork()
         except OSError:
@@ -198,17 +202,22 @@ class _Pool:
                     # Before the zygote is forked: it and its workers inherit the pin. Only an optimisation.
                     with contextlib.suppress(OSError):
                         os.sched_setaffinity(0, {core})
-                _serve(self._setup, theirs)
+                _serve(self._setup, theirs, self._tag(os.getpid()))
             except BaseException:
                 code = 70
             finally:
                 os._exit(code)
-        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         theirs.close()
         self._children[ours] = pid
         if core is not None:
             self._cores[ours] = core
+        # Last: a signal that came meanwhile is handled now (it may raise), with the child already known.
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         return ours
+
+    def _tag(self, pid: int) -> str:
+        """What the temporary folders of grading process ``pid`` are named with (see remove_leftovers)."""
+        return f"{self._batch}-{pid}"
 
     def replace(self, sock: socket.socket) -> socket.socket:
         """Reap the grading process of ``sock`` (it died) and start another."""
@@ -218,16 +227,16 @@ class _Pool:
         sock.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-        remove_leftovers(pid)
+        remove_leftovers(self._tag(pid))
         return self.start(1)[0]
 
     def close(self, interrupted: bool) -> None:
         """Let every grading process end (asked to stop at once when ``interrupted``) and reap it.
 
-        A second Ctrl-C (or a SIGTERM, a hang-up) while they stop is ignored: it would leave their workspaces
-        behind.
+        A second Ctrl-C (or a SIGTERM, a hang-up) while they stop is only noted (see :class:`Stop`): it would
+        leave their workspaces behind.
         """
-        with signals_ignored():
+        with Stop.cleaning():
             for sock, pid in self._children.items():
                 if interrupted:
                     with contextlib.suppress(ProcessLookupError):
@@ -235,35 +244,58 @@ class _Pool:
                 sock.close()  # an idle grading process ends when it reads the end of its socket
             _reap(set(self._children.values()), time.monotonic() + _STOP_SECONDS)
             for pid in self._children.values():
-                remove_leftovers(pid)  # of those killed at the deadline
+                remove_leftovers(self._tag(pid))  # of those killed at the deadline
             self._children.clear()
             self._free_cores += self._cores.values()
             self._cores.clear()
 
 
-def remove_leftovers(pid: int) -> None:
-    """Remove the temporary folders a dead grading process ``pid`` did not: its workspace and unzipped files."""
+def remove_leftovers(tag: str) -> None:
+    """Remove the temporary folders the dead Grader tagged ``tag`` did not: its workspaces, what it unzipped."""
     from grader.batch import unpacked_prefix
     from grader.runner import workspace_parent, workspace_prefix
 
-    for folder, prefix in ((workspace_parent(), workspace_prefix(pid)), (None, unpacked_prefix(pid))):
-        for leftover in Path(folder or tempfile.gettempdir()).glob(f"{prefix}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+    # Wherever they may be: where workspaces go depends on /dev/shm's free room, then and now.
+    folders = {workspace_parent() or tempfile.gettempdir(), tempfile.gettempdir(), "/dev/shm"}
+    for folder in folders:
+        for prefix in (workspace_prefix(tag), unpacked_prefix(tag)):
+            for leftover in Path(folder).glob(f"{prefix}*"):
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
-#: What stops a batch: Ctrl-C, ``kill``, a closed terminal (see grader.cli).
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+class Stop:
+    """A batch's stop signals (Ctrl-C, ``kill``, a closed terminal), in the process that runs it.
 
+    The first one raises KeyboardInterrupt: grading stops, and what every run ends with (stopping the
+    grading processes, writing grades.csv and the summary) runs in :meth:`cleaning`, where a signal never
+    raises, for an exception there would cut it short. Later signals are only noted in ``received``.
+    A SIGHUP ignored from the start (``nohup``) stays ignored.
+    """
 
-@contextlib.contextmanager
-def signals_ignored() -> Iterator[None]:
-    """Ignore :data:`STOP_SIGNALS` while cleaning up: one arriving then would cut the cleanup short."""
-    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    received: ClassVar[list[int]] = []
+    _cleaning = 0
+
+    @classmethod
+    def install(cls) -> None:
+        for signum in cls.signals:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                signal.signal(signum, cls._handle)
+
+    @classmethod
+    def _handle(cls, signum: int, frame: Any) -> None:
+        cls.received.append(signum)
+        if len(cls.received) == 1 and not cls._cleaning:
+            raise KeyboardInterrupt
+
+    @classmethod
+    @contextlib.contextmanager
+    def cleaning(cls) -> Iterator[None]:
+        cls._cleaning += 1
+        try:
+            yield
+        finally:
+            cls._cleaning -= 1
 
 
 def _reap(pids: set[int], deadline: float) -> None:
@@ -299,13 +331,13 @@ class _Stop:
             raise KeyboardInterrupt
 
 
-def _serve(setup: _Setup, sock: socket.socket) -> None:
+def _serve(setup: _Setup, sock: socket.socket, tag: str) -> None:
     from grader.batch import grade_one, write_atomic
     from grader.intake import Submission
     from grader.runner import Grader
 
     assignment, out, hidden = setup.assignment, setup.out, setup.hidden
-    grader_ = Grader(assignment, setup.limits, hide=setup.hide, device=setup.device)
+    grader_ = Grader(assignment, setup.limits, hide=setup.hide, device=setup.device, tag=tag)
     # The zygote just forked holds a copy of ``sock``, and so will every worker running student code: which
     # could then read jobs or write forged results on it. Jobs come on a fresh channel they never see.
     channel, theirs = socket.socketpair()

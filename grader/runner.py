@@ -52,11 +52,18 @@ class Grader:
     """A grading process for one assignment: one sandbox, many submissions."""
 
     def __init__(
-        self, assignment: Assignment, limits: Limits | None = None, hide: tuple[Path, ...] = (), device: str = "cpu"
+        self,
+        assignment: Assignment,
+        limits: Limits | None = None,
+        hide: tuple[Path, ...] = (),
+        device: str = "cpu",
+        tag: str = "",
     ) -> None:
         import torch
 
         self.assignment = assignment
+        #: In the names of this process's temporary folders (:func:`workspace_prefix`).
+        self.tag = tag or str(os.getpid())
         #: Where student code runs models and data: "cpu" or "cuda" (see grader.devices).
         self.device = device
         self.sandbox = Sandbox(
@@ -84,7 +91,7 @@ class Grader:
         from grader import plugin
 
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix=workspace_prefix(os.getpid()), dir=workspace_parent()) as tmp:
+        with tempfile.TemporaryDirectory(prefix=workspace_prefix(self.tag), dir=workspace_parent()) as tmp:
             workspace = _Workspace.create(Path(tmp), submission)
             collector = plugin.Collector(
                 self.sandbox,
@@ -112,9 +119,9 @@ class Grader:
         self.sandbox.close()
 
 
-def workspace_prefix(pid: int) -> str:
-    """How the workspaces of process ``pid`` are named: a batch removes what a grading process killed left."""
-    return f"grader-{pid}-"
+def workspace_prefix(tag: str) -> str:
+    """How the workspaces of the Grader tagged ``tag`` are named: a batch removes what a killed one left."""
+    return f"grader-{tag}-"
 
 
 def workspace_parent() -> str | None:

@@ -30,12 +30,12 @@ import pytest
 from conftest import PEEK, ROOT, SOLUTION, STUBS, materialize, run_grader, unreadable_check
 
 from grader import assignments
-from grader.batch import fingerprint, write_atomic
+from grader.batch import fingerprint, grader_key, write_atomic
 from grader.errors import SubmissionError
 from grader.intake import find_submissions, locate, prepare
 from grader.progress import Progress, bar, clock, estimate
 from grader.reporters import summary
-from grader.sandbox import isolation
+from grader.sandbox import Limits, isolation
 
 HW1 = assignments.get("hw1")
 #: 240 bytes of UTF-8: ``OUT/<name>.json`` and its temporary file would not fit in a file name.
@@ -474,6 +474,11 @@ def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path: Path) -
     assert results["a1"]["status"] == "error" and "the grading process died" in results["a1"]["output"]
     assert results["a2"]["status"] == "graded" and results["a2"]["score"] == 100
     assert list(scratch.iterdir()) == []  # what the killed process left is removed, too
+    # Even with the key of its files in place (as a result graded before would leave it), an error is
+    # graded again: the key, computed as the batch does, is the one it wrote for a2.
+    key = grader_key("hw1", Limits())
+    assert (out / ".keys" / "a2").read_text() == fingerprint(folder / "a2", key, HW1)
+    (out / ".keys" / "a1").write_text(fingerprint(folder / "a1", key, HW1))
     done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", "1")
     assert done.returncode == 0 and "a2: unchanged, kept" in done.stdout and "a1: unchanged" not in done.stdout
     assert json.loads((out / "a1.json").read_text())["score"] == 100
@@ -519,12 +524,31 @@ def test_the_folder_with_most_of_the_files_is_graded(tmp_path: Path) -> None:
     (tmp_path / "train.py").write_text("")
     (tmp_path / "evaluate.py").write_text("")
     assert locate(tmp_path, HW1) == tmp_path  # as many at the root: the root
-    (tmp_path / "evaluate.py").unlink()
+    for module in ("model", "train", "evaluate"):
+        (tmp_path / f"{module}.py").unlink()
     shutil.rmtree(tmp_path / "assignments")
-    (tmp_path / "starter").mkdir()
+    (tmp_path / "hw1").mkdir()
     for module in HW1.modules:
-        (tmp_path / "starter" / f"{module}.py").write_text("")
-    assert locate(tmp_path, HW1) == tmp_path  # a single folder is looked into only when the root holds none
+        (tmp_path / "hw1" / f"{module}.py").write_text("")
+    assert locate(tmp_path, HW1) == tmp_path / "hw1"  # in the root's only folder, too
+
+
+def test_a_linked_folder_is_never_graded(tmp_path: Path) -> None:
+    """A repository whose assignments/hw1 links to the grading machine's reference solution gets nothing."""
+    for link in ("assignments/hw1", "assignments"):
+        student = tmp_path / link.replace("/", "-")
+        (student / "assignments").mkdir(parents=True)
+        if link == "assignments":
+            (student / "assignments").rmdir()
+            (tmp_path / "elsewhere" / "hw1").mkdir(parents=True, exist_ok=True)
+            shutil.copytree(SOLUTION, tmp_path / "elsewhere" / "hw1", dirs_exist_ok=True)
+            (student / "assignments").symlink_to(tmp_path / "elsewhere")
+        else:
+            (student / "assignments" / "hw1").symlink_to(SOLUTION)
+        (student / "data.py").symlink_to(SOLUTION / "data.py")  # a linked file counts for nothing either
+        assert locate(student, HW1) is None, link
+        with pytest.raises(SubmissionError, match=r"none of data\.py"):
+            prepare(student, tmp_path / f"scratch-{student.name}", HW1)
 
 
 def test_a_rerun_hashes_what_is_graded(tmp_path: Path) -> None:

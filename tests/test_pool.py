@@ -23,7 +23,7 @@ def test_pinned_cores_only_where_whole_cores_are_ours(monkeypatch: pytest.Monkey
     assert pool.pinned_cores(1) == []
 
 
-def _report_affinity(setup: Any, sock: socket.socket) -> None:
+def _report_affinity(setup: Any, sock: socket.socket, tag: str) -> None:
     """A stand-in for pool._serve: the same hand-over of a fresh channel, then each job answers its affinity."""
     channel, theirs = socket.socketpair()
     socket.send_fds(sock, [b"\0"], [theirs.fileno()])
@@ -66,3 +66,33 @@ def test_without_cores_the_grading_processes_keep_the_affinity_they_inherit(monk
         assert _ask(only) == sorted(os.sched_getaffinity(0))
     finally:
         processes.close(interrupted=True)
+
+
+@pytest.fixture
+def stop_signals(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """pool.Stop's handlers installed in this process for one test, and the previous ones restored."""
+    monkeypatch.setattr(pool.Stop, "received", [])
+    previous = {signum: signal.getsignal(signum) for signum in pool.Stop.signals}
+    yield pool.Stop
+    for signum, handler in previous.items():
+        signal.signal(signum, handler)
+
+
+def test_the_first_stop_signal_stops_and_none_cuts_the_cleanup_short(stop_signals: Any) -> None:
+    stop_signals.install()
+    with pytest.raises(KeyboardInterrupt):
+        signal.raise_signal(signal.SIGTERM)
+    with stop_signals.cleaning():  # stopping the grading processes, writing grades.csv
+        signal.raise_signal(signal.SIGINT)  # a second Ctrl-C
+        signal.raise_signal(signal.SIGHUP)
+    signal.raise_signal(signal.SIGINT)  # only noted once a stop is under way
+    assert stop_signals.received == [signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGINT]
+
+
+def test_a_stop_signal_while_cleaning_up_a_finished_batch_is_only_noted(stop_signals: Any) -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # as nohup starts it
+    stop_signals.install()
+    assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN  # a hang-up stays ignored
+    with stop_signals.cleaning():
+        signal.raise_signal(signal.SIGTERM)
+    assert stop_signals.received == [signal.SIGTERM]
