@@ -260,4 +260,4 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
 
 def inner_zips(root: Path) -> list[Path]:
     """The zips :func:`prepare` looks into when ``root`` has no assignment files of its own."""
-    return sorted(entry for folder in _chain(root) for entry in folder.glob("*.[zZ][iI][pP]") if entry.is_file())
+    return sorted(entry for folder in _chain(root) for entry in folder.glob("*.[zZ][iI][pP]") if _regular(entry))

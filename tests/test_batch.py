@@ -535,6 +535,7 @@ def test_the_folder_with_most_of_the_files_is_graded(tmp_path: Path) -> None:
 
 def test_a_linked_folder_is_never_graded(tmp_path: Path) -> None:
     """A repository whose assignments/hw1 links to the grading machine's reference solution gets nothing."""
+    _zip_folder(SOLUTION, tmp_path / "solution.zip")
     for link in ("assignments/hw1", "assignments"):
         student = tmp_path / link.replace("/", "-")
         (student / "assignments").mkdir(parents=True)
@@ -546,6 +547,7 @@ def test_a_linked_folder_is_never_graded(tmp_path: Path) -> None:
         else:
             (student / "assignments" / "hw1").symlink_to(SOLUTION)
         (student / "data.py").symlink_to(SOLUTION / "data.py")  # a linked file counts for nothing either
+        (student / "upload.zip").symlink_to(tmp_path / "solution.zip")  # nor does a linked zip
         assert locate(student, HW1) is None, link
         with pytest.raises(SubmissionError, match=r"none of data\.py"):
             prepare(student, tmp_path / f"scratch-{student.name}", HW1)
