@@ -260,7 +260,7 @@ def run(
             log(f"{submission.name}: unchanged, kept")
             continue
         pending.append((submission, digest))
-    from grader.pool import Stop, grade_all
+    from grader.pool import StopSignals, grade_all
 
     names = [submission.name for submission in submissions]
     progress = Progress(len(pending), jobs, log, terminal)
@@ -277,7 +277,7 @@ def run(
             device=device,
         )
     finally:
-        with Stop.cleaning():  # what every run ends with, Ctrl-C or not: not to be cut short
+        with StopSignals.cleaning():  # what every run ends with, Ctrl-C or not: not to be cut short
             remove_partial(out)
             documents = load_results(out, names)
             write_grades(out, documents)

@@ -156,9 +156,9 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     terminal = sys.stderr if sys.stderr.isatty() else None
-    from grader.pool import Stop
+    from grader.pool import StopSignals
 
-    Stop.install()
+    StopSignals.install()
     try:
         documents = batch.run(
             assignment,
@@ -173,7 +173,7 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         )
     except KeyboardInterrupt:
         _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
-        return 128 + Stop.received[0] if Stop.received else ExitCode.INTERRUPTED
+        return 128 + StopSignals.received[0] if StopSignals.received else ExitCode.INTERRUPTED
     # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
     if any(document["status"] == "error" for document in documents.values()):
         return ExitCode.INTERNAL_ERROR

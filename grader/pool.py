@@ -104,10 +104,11 @@ def grade_all(
                 progress.finished(submission.name, summary, time.monotonic() - started)
         interrupted = False
     finally:
-        try:
-            progress.close()
-        finally:
-            pool.close(interrupted)
+        with StopSignals.cleaning():
+            try:
+                progress.close()
+            finally:
+                pool.close(interrupted)
 
 
 def pinned_cores(jobs: int) -> list[int]:
@@ -178,7 +179,7 @@ class _Pool:
         core = self._free_cores.pop(0) if self._free_cores else None
         # Blocked across the fork: until the child has set its own dispositions, a signal would run the
         # parent's handler in it (and with it the parent's cleanup).
-        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, Stop.signals)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, StopSignals.signals)
         try:
             pid = os.fork()
         except OSError:
@@ -233,10 +234,10 @@ class _Pool:
     def close(self, interrupted: bool) -> None:
         """Let every grading process end (asked to stop at once when ``interrupted``) and reap it.
 
-        A second Ctrl-C (or a SIGTERM, a hang-up) while they stop is only noted (see :class:`Stop`): it would
+        A second Ctrl-C (or a SIGTERM, a hang-up) while they stop is only noted (see :class:`StopSignals`): it would
         leave their workspaces behind.
         """
-        with Stop.cleaning():
+        with StopSignals.cleaning():
             for sock, pid in self._children.items():
                 if interrupted:
                     with contextlib.suppress(ProcessLookupError):
@@ -263,7 +264,7 @@ def remove_leftovers(tag: str) -> None:
                 shutil.rmtree(leftover, ignore_errors=True)
 
 
-class Stop:
+class StopSignals:
     """A batch's stop signals (Ctrl-C, ``kill``, a closed terminal), in the process that runs it.
 
     The first one raises KeyboardInterrupt: grading stops, and what every run ends with (stopping the

@@ -70,10 +70,10 @@ def test_without_cores_the_grading_processes_keep_the_affinity_they_inherit(monk
 
 @pytest.fixture
 def stop_signals(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """pool.Stop's handlers installed in this process for one test, and the previous ones restored."""
-    monkeypatch.setattr(pool.Stop, "received", [])
-    previous = {signum: signal.getsignal(signum) for signum in pool.Stop.signals}
-    yield pool.Stop
+    """pool.StopSignals's handlers installed in this process for one test, and the previous ones restored."""
+    monkeypatch.setattr(pool.StopSignals, "received", [])
+    previous = {signum: signal.getsignal(signum) for signum in pool.StopSignals.signals}
+    yield pool.StopSignals
     for signum, handler in previous.items():
         signal.signal(signum, handler)
 
