@@ -154,6 +154,8 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         raise UsageError(f"batch folder '{folder}' does not exist.")
     if not args.out:
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     terminal = sys.stderr if sys.stderr.isatty() else None
     from grader.pool import StopSignals
@@ -174,6 +176,9 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     except KeyboardInterrupt:
         _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
         return 128 + StopSignals.received[0] if StopSignals.received else ExitCode.INTERRUPTED
+    except OSError as exc:  # the machine's, not a submission's: a full disk, a grading process that cannot start
+        _say(f"Error: the batch stopped: {exc}. Every finished result is kept.", "stderr")
+        return ExitCode.INTERNAL_ERROR
     # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
     if any(document["status"] == "error" for document in documents.values()):
         return ExitCode.INTERNAL_ERROR

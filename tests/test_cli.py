@@ -16,6 +16,7 @@ from conftest import ROOT, SOLUTION, STUBS, run_grader
         (["hw1", "no/such/folder"], "Error: submission folder 'no/such/folder' does not exist."),
         (["hw1", "--format", "yaml"], "Error: argument --format: invalid choice"),
         (["hw1", "--batch", "no/such/folder", "--out", "x"], "Error: batch folder 'no/such/folder' does not exist."),
+        (["hw1", "--batch", "solutions", "--out", "README.md"], "Error: --out 'README.md' is not a folder."),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:
@@ -62,3 +63,20 @@ def test_text_report_of_the_stubs_defaults_to_assignments_hw1() -> None:
     assert "NotImplementedError" in done.stdout and "Reread: " in done.stdout
     assert "\\033[" not in done.stdout and "\x1b[" not in done.stdout  # no colour when not on a terminal
     assert str(STUBS) not in done.stderr
+
+
+def test_a_batch_the_machine_stops_says_why_in_a_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk or a grading process that cannot start: a line and exit status 3, not a traceback."""
+    from grader import batch, cli, pool
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(batch, "run", fail)
+    monkeypatch.setattr(pool.StopSignals, "install", lambda: None)  # this process's signals stay pytest's
+    assert cli.main(["hw1", "--batch", str(tmp_path), "--out", str(tmp_path / "out")]) == 3
+    assert capsys.readouterr().err == (
+        "Error: the batch stopped: [Errno 28] No space left on device. Every finished result is kept.\n"
+    )
