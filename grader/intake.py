@@ -18,10 +18,9 @@ from pathlib import Path
 
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
+from grader.runner import COPY_LIMIT_BYTES, COPY_LIMIT_FILES, select
 
-_ZIP_LIMIT_BYTES = 50 * 1024 * 1024
-_ZIP_LIMIT_FILES = 2000
-#: Entries a zip may list at all (what is beyond ``_ZIP_LIMIT_FILES`` is left out; beyond this, it is refused).
+#: Entries a zip may list at all (what is beyond COPY_LIMIT_FILES is left out; beyond this, it is refused).
 _ZIP_LIMIT_ENTRIES = 100_000
 #: The longest submission name, in bytes: file systems allow 255 for ``OUT/<name>.json`` and its kin.
 _NAME_LIMIT_BYTES = 200
@@ -98,10 +97,10 @@ def find_submissions(folder: Path, exclude: Path | None = None) -> tuple[list[Su
 
 def _fit(name: str) -> str:
     """``name``, or its start and a digest of the whole, when ``<name>.json`` would be too long a file name."""
-    if len(name.encode("utf-8", "surrogateescape")) <= _NAME_LIMIT_BYTES:
+    if len(name.encode()) <= _NAME_LIMIT_BYTES:  # printable(): no lone surrogates left
         return name
-    tail = "~" + hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    head = name.encode("utf-8")[: _NAME_LIMIT_BYTES - len(tail)].decode("utf-8", "ignore")
+    tail = "~" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    head = name.encode()[: _NAME_LIMIT_BYTES - len(tail)].decode("utf-8", "ignore")
     return head + tail
 
 
@@ -163,7 +162,7 @@ class Unpacked:
     left_out: tuple[tuple[str, int], ...] = ()
 
 
-def unpack(archive: Path, target: Path, limit_bytes: int = _ZIP_LIMIT_BYTES) -> Unpacked:
+def unpack(archive: Path, target: Path, limit_bytes: int = COPY_LIMIT_BYTES) -> Unpacked:
     """Extract a zip safely: no absolute or ``..`` paths, no links, within the caps a copied folder has.
 
     As when a folder is copied for grading, Python files come first, shallowest first, then the rest, each in
@@ -189,23 +188,19 @@ def _extract(bundle: zipfile.ZipFile, target: Path, limit_bytes: int) -> Unpacke
     members = bundle.infolist()
     if len(members) > _ZIP_LIMIT_ENTRIES:
         raise SubmissionError(f"the zip holds {len(members):,} entries, more than {_ZIP_LIMIT_ENTRIES:,}")
-    chosen: list[tuple[tuple[str, ...], zipfile.ZipInfo]] = []
+    # By path: of two members with the same path, the later one in the zip wins.
+    by_path: dict[Path, zipfile.ZipInfo] = {}
     for member in members:
         parts = Path(member.filename.replace("\\", "/")).parts
         if member.filename.startswith(("/", "\\")) or ".." in parts or not parts:
             raise SubmissionError(f"the zip has an unsafe path: {printable(member.filename)!r}")
         if not member.is_dir() and not any(part.startswith(".") or part in _JUNK for part in parts[:-1]):
-            chosen.append((parts, member))
-    # Stable: of two members with the same path, the later one in the zip is written last, and wins.
-    chosen.sort(key=lambda item: (Path(item[0][-1]).suffix != ".py", len(item[0]), item[0]))
-    total = files = 0
-    left_out = []
-    for parts, member in chosen:
-        if files == _ZIP_LIMIT_FILES or total + member.file_size > limit_bytes:
-            left_out.append(("/".join(parts), member.file_size))
-            continue
-        files += 1
-        destination = target.joinpath(*parts)
+            by_path[Path(*parts)] = member
+    chosen, left = select([(path, member.file_size) for path, member in by_path.items()], limit_bytes)
+    total = 0
+    for relative in chosen:
+        member = by_path[relative]
+        destination = target / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         written = 0
         with bundle.open(member) as source, open(destination, "wb") as sink:
@@ -216,16 +211,16 @@ def _extract(bundle: zipfile.ZipFile, target: Path, limit_bytes: int) -> Unpacke
                     raise SubmissionError(f"{printable(member.filename)} expands to more than the zip says")
                 sink.write(chunk)
         total += written
-    return Unpacked(total, tuple(left_out))
+    return Unpacked(total, tuple((path.as_posix(), size) for path, size in left))
 
 
-def _left_out(label: str, unpacked: Unpacked, limit_bytes: int) -> str:
+def _left_out(label: str, unpacked: Unpacked) -> str:
     """Why files the grader looked for may be missing: what was left out of ``label``, and why."""
     if not unpacked.left_out:
         return ""
     shown = ", ".join(f"{printable(name)} ({size / (1024 * 1024):.1f} MB)" for name, size in unpacked.left_out[:3])
     more = f" and {len(unpacked.left_out) - 3} more" if len(unpacked.left_out) > 3 else ""
-    room = f"{limit_bytes // (1024 * 1024)} MB and {_ZIP_LIMIT_FILES} files"
+    room = f"{COPY_LIMIT_BYTES // (1024 * 1024)} MB and {COPY_LIMIT_FILES} files"
     return f"; left out of {label}, over the {room} a submission may hold (a zip bomb?): {shown}{more}"
 
 
@@ -234,12 +229,12 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
 
     Raises :class:`SubmissionError` saying why there is nothing to grade.
     """
-    root, budget, why = path, _ZIP_LIMIT_BYTES, ""
+    root, budget, why = path, COPY_LIMIT_BYTES, ""
     if path.is_file():
         root = scratch / "unzipped"
         unpacked = unpack(path, root, budget)
         budget -= unpacked.size
-        why = _left_out(printable(path.name), unpacked, _ZIP_LIMIT_BYTES)
+        why = _left_out(printable(path.name), unpacked)
     if (folder := locate(root, assignment)) is not None:
         return folder
     expected = ", ".join(f"{module}.py" for module in assignment.modules)
@@ -253,7 +248,7 @@ def prepare(path: Path, scratch: Path, assignment: Assignment) -> Path:
         nested = unpack(inner[0], scratch / "nested", budget)
         if (folder := locate(scratch / "nested", assignment)) is not None:
             return folder
-        why += _left_out(printable(inner[0].name), nested, _ZIP_LIMIT_BYTES)
+        why += _left_out(printable(inner[0].name), nested)
         raise SubmissionError(f"{missing}, neither in {printable(inner[0].name)}{why}")
     raise SubmissionError(missing + why)
 

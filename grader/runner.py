@@ -38,8 +38,9 @@ PRELOAD = (
 # first optimizer made, sklearn.metrics with a student's accuracy_score. Until the zygote has them, a
 # second zygote without them serves the data checks, so checking starts a second or so earlier.
 DEFERRED = ("torch._dynamo", "sklearn.metrics")
-_COPY_LIMIT_BYTES = 50 * 1024 * 1024
-_COPY_LIMIT_FILES = 2000
+#: What a submission may hold, copied from a folder or unpacked from a zip (see :func:`select`).
+COPY_LIMIT_BYTES = 50 * 1024 * 1024
+COPY_LIMIT_FILES = 2000
 #: Files looked at before choosing what to copy (a folder of a million files is not read to its end).
 _WALK_LIMIT_FILES = 20_000
 _SHM = "/dev/shm"
@@ -162,8 +163,9 @@ class _Workspace:
     @classmethod
     def create(cls, base: Path, submission: Path) -> _Workspace:
         workspace = cls(base)
-        _copy_submission(submission, workspace.root)
-        _copy_submission(submission, workspace.source)
+        files = submission_files(submission)
+        for target in (workspace.root, workspace.source):
+            _copy_files(submission, files, target)
         workspace.home.mkdir()
         workspace.scratch.mkdir()
         return workspace
@@ -171,8 +173,12 @@ class _Workspace:
 
 def _copy_submission(source: Path, target: Path) -> None:
     """Copy the submission's files that are graded (:func:`submission_files`)."""
+    _copy_files(source, submission_files(source), target)
+
+
+def _copy_files(source: Path, files: list[Path], target: Path) -> None:
     target.mkdir()
-    for relative in submission_files(source):
+    for relative in files:
         (target / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / relative, target / relative)
 
@@ -180,9 +186,7 @@ def _copy_submission(source: Path, target: Path) -> None:
 def submission_files(source: Path) -> list[Path]:
     """The files of a submission folder that are graded: regular files (no links, caches or VCS), within caps.
 
-    Python files first, shallowest first, then the rest, each in name order: a large data file or a
-    virtual environment left in the folder is what gets left out, never the top-level code that is
-    graded, and what is left out is the same on every run.
+    See :func:`select` for which; a folder of a million files is not read to its end.
     """
     found: list[tuple[Path, int]] = []
     for folder, dirnames, filenames in os.walk(source, followlinks=False):
@@ -193,14 +197,25 @@ def submission_files(source: Path) -> list[Path]:
                 found.append((path.relative_to(source), path.stat().st_size))
         if len(found) >= _WALK_LIMIT_FILES:
             break  # top-down: the top-level files are all in already
-    found.sort(key=lambda item: (item[0].suffix != ".py", len(item[0].parts), item[0].parts))
+    return select(found)[0]
+
+
+def select(
+    found: list[tuple[Path, int]], limit_bytes: int = COPY_LIMIT_BYTES
+) -> tuple[list[Path], list[tuple[Path, int]]]:
+    """Of a submission's (relative path, size) pairs, the paths kept and the pairs left out, within the caps.
+
+    Python files first, shallowest first, then the rest, each in name order: a large data file or a
+    virtual environment left in the folder (or the zip) is what gets left out, never the top-level code that
+    is graded, and what is left out is the same on every run.
+    """
     chosen: list[Path] = []
+    left_out: list[tuple[Path, int]] = []
     total = 0
-    for relative, size in found:
-        if len(chosen) == _COPY_LIMIT_FILES:
-            break
-        if total + size > _COPY_LIMIT_BYTES:
-            continue  # too big for what room is left; smaller files may still fit
+    for relative, size in sorted(found, key=lambda item: (item[0].suffix != ".py", len(item[0].parts), item[0].parts)):
+        if len(chosen) == COPY_LIMIT_FILES or total + size > limit_bytes:
+            left_out.append((relative, size))  # smaller files may still fit in what room is left
+            continue
         total += size
         chosen.append(relative)
-    return chosen
+    return chosen, left_out

@@ -15,7 +15,7 @@ def test_the_copy_keeps_every_python_file_when_data_files_are_over_the_cap(tmp_p
     # Two data files that do not fit together; os.walk lists the root's files before lib/'s.
     for name in ("features.npy", "labels.npy"):
         with open(source / name, "wb") as handle:
-            handle.truncate(runner._COPY_LIMIT_BYTES * 2 // 3)
+            handle.truncate(runner.COPY_LIMIT_BYTES * 2 // 3)
     (source / "notes.txt").write_text("small files still fit\n")
     target = tmp_path / "copy"
     runner._copy_submission(source, target)
@@ -29,10 +29,10 @@ def test_the_copy_keeps_the_top_level_files_when_a_folder_holds_too_many(tmp_pat
     (source / "env" / "lib").mkdir(parents=True)
     for name in ("data.py", "model.py", "train.py", "evaluate.py"):
         (source / name).write_text(f"# {name}\n")
-    for index in range(runner._COPY_LIMIT_FILES + 100):  # a virtual environment left in the folder
+    for index in range(runner.COPY_LIMIT_FILES + 100):  # a virtual environment left in the folder
         (source / "env" / "lib" / f"m{index}.py").write_text("")
     target = tmp_path / "copy"
     runner._copy_submission(source, target)
     copied = list(target.rglob("*.py"))
-    assert len(copied) == runner._COPY_LIMIT_FILES
+    assert len(copied) == runner.COPY_LIMIT_FILES
     assert {"data.py", "model.py", "train.py", "evaluate.py"} <= {path.name for path in target.glob("*.py")}
