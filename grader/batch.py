@@ -82,8 +82,11 @@ def fingerprint(path: Path, key: bytes, assignment: Assignment) -> str:
         files += [inner.relative_to(path) for inner in inner_zips(path) if inner.relative_to(path) not in files]
     for relative in files:
         digest.update(os.fsencode(relative) + b"\0")
-        with open(path if path.is_file() else path / relative, "rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+        try:
+            with open(path if path.is_file() else path / relative, "rb") as handle:
+                digest.update(hashlib.file_digest(handle, "sha256").digest())
+        except OSError as exc:
+            raise SubmissionError(f"{relative.as_posix()} cannot be read: {exc.strerror or exc}") from exc
     return digest.hexdigest()
 
 
@@ -124,9 +127,9 @@ def grade_one(
     with tempfile.TemporaryDirectory(prefix=unpacked_prefix(grader_.tag)) as tmp:
         try:
             folder = prepare(submission.path, Path(tmp), assignment)
-        except SubmissionError as exc:
+            report = grader_.grade(folder, hidden=hidden)
+        except SubmissionError as exc:  # nothing to grade (see intake.prepare), nested too deep, unreadable
             return failed("invalid", str(exc))
-        report = grader_.grade(folder, hidden=hidden)
     document = json_reporter.to_dict(report)
     document["status"], reason = _status(report)
     if reason:
@@ -252,7 +255,12 @@ def run(
     key = grader_key(assignment.name, limits, hidden, device)
     pending = []
     for submission in submissions:
-        digest = fingerprint(submission.path, key, assignment)
+        try:
+            digest = fingerprint(submission.path, key, assignment)
+        except SubmissionError as exc:  # nested too deep, unreadable: nothing of it can be graded
+            write_atomic(out / f"{submission.name}.json", json.dumps(failed("invalid", str(exc)), indent=2))
+            log(f"{submission.name}: invalid: {exc}")
+            continue
         keyfile = out / ".keys" / submission.name
         kept = load_results(out, [submission.name]).get(submission.name)
         # An error is the grader's failure, never a grade to keep.

@@ -19,7 +19,7 @@ from typing import NoReturn
 from grader import assignments, devices, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
-from grader.sandbox import Limits
+from grader.sandbox import Limits, isolation
 
 
 class ExitCode(IntEnum):
@@ -73,6 +73,25 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch", metavar="DIR", help="grade every child folder and .zip of DIR")
     parser.add_argument("--out", metavar="OUT", help="where --batch writes grades.csv and <submission>.json")
     parser.add_argument(
+        "--submission-timeout",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds one submission of --batch may take in all (default: 120 + 16 x --timeout)",
+    )
+    parser.add_argument(
+        "--isolation",
+        choices=("auto", *isolation.level_names()),
+        default="auto",
+        help="how student code is isolated (default auto: the strongest this machine allows; see README)",
+    )
+    parser.add_argument(
+        "--trust-submissions",
+        action="store_true",
+        help="let --batch run where student code cannot be isolated from this user's files, processes and "
+        "network (only for submissions you trust)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=devices.usable_cores(),
@@ -101,7 +120,11 @@ def _run(args: argparse.Namespace) -> int:
     assignment = assignments.get(args.assignment)
     if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
         raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
-    limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
+    if args.submission_timeout < 0:
+        raise UsageError("--submission-timeout must not be negative.")
+    limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb, submission_seconds=args.submission_timeout)
+    if args.isolation != "auto":
+        isolation.force(args.isolation)
     args.device = devices.resolve(args.device)
     if args.batch:
         return _run_batch(args, assignment, limits)
@@ -157,6 +180,14 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    chosen = isolation.choose()
+    if not chosen.contained and not args.trust_submissions:
+        raise UsageError(
+            f"--batch runs other people's code, and here it could not be isolated ({chosen.reason}): it would "
+            "run as you, read your files and reach the network. Run as root (a container or VM), or where "
+            "unprivileged user namespaces are allowed; or pass --trust-submissions if you trust every one."
+        )
+    _say(chosen.describe()[0].upper() + chosen.describe()[1:] + ".")
     terminal = sys.stderr if sys.stderr.isatty() else None
     from grader.pool import StopSignals
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
-from grader.runner import COPY_LIMIT_BYTES, COPY_LIMIT_FILES, select
+from grader.runner import COPY_LIMIT_BYTES, COPY_LIMIT_FILES, DEPTH_LIMIT, select
 
 #: Entries a zip may list at all (what is beyond COPY_LIMIT_FILES is left out; beyond this, it is refused).
 _ZIP_LIMIT_ENTRIES = 100_000
@@ -194,6 +194,8 @@ def _extract(bundle: zipfile.ZipFile, target: Path, limit_bytes: int) -> Unpacke
         parts = Path(member.filename.replace("\\", "/")).parts
         if member.filename.startswith(("/", "\\")) or ".." in parts or not parts:
             raise SubmissionError(f"the zip has an unsafe path: {printable(member.filename)!r}")
+        if len(parts) > DEPTH_LIMIT:
+            raise SubmissionError(f"the zip nests {printable(parts[0])}/... more than {DEPTH_LIMIT} folders deep")
         if not member.is_dir() and not any(part.startswith(".") or part in _JUNK for part in parts[:-1]):
             by_path[Path(*parts)] = member
     chosen, left = select([(path, member.file_size) for path, member in by_path.items()], limit_bytes)

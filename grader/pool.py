@@ -49,6 +49,13 @@ _STOP_SECONDS = 10.0
 _TICK_SECONDS = 1.0
 
 
+def failed(status: str, reason: str) -> dict[str, Any]:
+    """The document of a submission that got no grade (see grader.batch.failed)."""
+    from grader.batch import failed as document
+
+    return document(status, reason)
+
+
 def grade_all(
     assignment: Assignment,
     pending: list[tuple[Any, str]],
@@ -73,10 +80,11 @@ def grade_all(
     # (with the deferred imports done, no grading process needs an early zygote), and what the checks use.
     for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
-    isolation.level()  # probed once here (it forks a throwaway process), remembered by every grading process
+    isolation.choose()  # probed once here (it forks a throwaway process), remembered by every grading process
     jobs = max(1, min(jobs, len(pending)))
     pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device), pinned_cores(jobs))
     queue = deque(pending)
+    keys = {submission.name: key for submission, key in pending}
     busy: dict[socket.socket, tuple[Any, float]] = {}
     interrupted = True
     try:
@@ -90,11 +98,19 @@ def grade_all(
                 busy[sock] = (submission, time.monotonic())
             ready, _, _ = select.select(list(busy), [], [], _TICK_SECONDS)
             progress.tick()
+            for sock in _overdue(busy, limits.submission_budget, ready):
+                submission, started = busy.pop(sock)
+                budget = limits.submission_budget
+                reason = f"grading took longer than {budget:g} s in all (--submission-timeout); stopped"
+                _write_result(out, submission.name, failed("timeout", reason), key=keys[submission.name])
+                idle.append(pool.replace(sock, kill=True))
+                progress.finished(submission.name, "0/0 timeout (the whole submission)", time.monotonic() - started)
             for sock in ready:
                 submission, started = busy.pop(sock)
                 line = _read_line(sock)
                 if line is None:
-                    _write_error(out, submission.name, "the grading process died while grading this submission")
+                    reason = "the grading process died while grading this submission"
+                    _write_result(out, submission.name, failed("error", reason))
                     idle.append(pool.replace(sock))
                     summary = "the grading process died; recorded as error"
                 else:
@@ -109,6 +125,12 @@ def grade_all(
                 progress.close()
             finally:
                 pool.close(interrupted)
+
+
+def _overdue(busy: dict[socket.socket, tuple[Any, float]], budget: float, ready: list[Any]) -> list[socket.socket]:
+    """The grading processes that have had their submission for longer than ``budget`` (and not just answered)."""
+    now = time.monotonic()
+    return [sock for sock, (_, started) in busy.items() if now - started > budget and sock not in ready]
 
 
 def pinned_cores(jobs: int) -> list[int]:
@@ -220,9 +242,12 @@ class _Pool:
         """What the temporary folders of grading process ``pid`` are named with (see remove_leftovers)."""
         return f"{self._batch}-{pid}"
 
-    def replace(self, sock: socket.socket) -> socket.socket:
-        """Reap the grading process of ``sock`` (it died) and start another."""
+    def replace(self, sock: socket.socket, kill: bool = False) -> socket.socket:
+        """Reap the grading process of ``sock`` (it died, or is killed first when ``kill``) and start another."""
         pid = self._children.pop(sock)
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # its zygote, and so every worker, die with it
         if sock in self._cores:
             self._free_cores.append(self._cores.pop(sock))
         sock.close()
@@ -365,10 +390,14 @@ def _serve(setup: _Setup, sock: socket.socket, tag: str) -> None:
         grader_.close()
 
 
-def _write_error(out: Path, name: str, reason: str) -> None:
-    from grader.batch import failed, write_atomic
+def _write_result(out: Path, name: str, document: dict[str, Any], key: str | None = None) -> None:
+    """Write a result the parent decided (the grading process died, or ran out of time); ``key`` keeps it."""
+    from grader.batch import write_atomic
 
-    write_atomic(out / f"{name}.json", json.dumps(failed("error", reason), indent=2))
+    write_atomic(out / f"{name}.json", json.dumps(document, indent=2))
+    if key is not None:
+        (out / ".keys").mkdir(exist_ok=True)
+        write_atomic(out / ".keys" / name, key)
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:

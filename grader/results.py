@@ -49,6 +49,10 @@ class GradeReport:
     checks: list[CheckResult] = field(default_factory=list)
     duration: float = 0.0
     hidden_pending: int = 0
+    #: How student code was isolated (grader.sandbox.isolation.Isolation.describe).
+    sandbox: str = ""
+    #: What the machine could not wall off or limit (said in the report).
+    sandbox_gaps: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from grader.assignments import Assignment
+from grader.errors import SubmissionError
 from grader.sandbox import Limits, Sandbox, isolation
-from grader.sandbox.isolation import HOME_SECRETS
 
 # What workers need: the zygote imports it once (in parallel with this process's own start-up),
 # so no worker pays for it again.
@@ -41,6 +41,8 @@ DEFERRED = ("torch._dynamo", "sklearn.metrics")
 #: What a submission may hold, copied from a folder or unpacked from a zip (see :func:`select`).
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
 COPY_LIMIT_FILES = 2000
+#: How deep a submission's folders may nest (deeper ones are refused, not walked).
+DEPTH_LIMIT = 32
 #: Files looked at before choosing what to copy (a folder of a million files is not read to its end).
 _WALK_LIMIT_FILES = 20_000
 _SHM = "/dev/shm"
@@ -60,6 +62,8 @@ class Grader:
         device: str = "cpu",
         tag: str = "",
     ) -> None:
+        """``hide``: folders student code must never see, even where they lie on an import path (a batch's
+        class and output folders, hidden checks); the worker's view is an allow-list in any case."""
         import torch
 
         self.assignment = assignment
@@ -67,12 +71,15 @@ class Grader:
         self.tag = tag or str(os.getpid())
         #: Where student code runs models and data: "cpu" or "cuda" (see grader.devices).
         self.device = device
+        # The checks write the workers' inputs; a worker runs as a user of its own, which must read them.
+        os.umask(0o022)
         self.sandbox = Sandbox(
             limits,
             assignment.probe_modules,
-            hide=secret_paths(assignment) + hide,
             preload=PRELOAD,
             deferred=DEFERRED,
+            forbid=hide,
+            cuda=device == "cuda",
         )
         # The checks' own tensors are tiny: threads would only cost (and contend with the workers).
         torch.set_num_threads(1)
@@ -111,8 +118,14 @@ class Grader:
                     collector.close()
         from grader.results import GradeReport
 
+        isolation = self.sandbox.isolation
         return GradeReport(
-            self.assignment.name, str(submission), collector.results, duration=time.monotonic() - started
+            self.assignment.name,
+            str(submission),
+            collector.results,
+            duration=time.monotonic() - started,
+            sandbox=isolation.describe(),
+            sandbox_gaps=isolation.gaps(),
         )
 
     def close(self) -> None:
@@ -130,10 +143,11 @@ def workspace_parent() -> str | None:
 
     A grading writes and removes some 2,000 small files (generated CSVs and images, the digits);
     on a disk file system that has seen many deletions, creating each one costs the kernel up to a
-    millisecond, on a memory file system almost nothing. Only where a memory cgroup caps each worker:
-    files student code writes there take memory. None means the system's temporary folder.
+    millisecond, on a memory file system almost nothing. Only where student code writes elsewhere (with
+    namespaces each worker writes to a size-capped tmpfs of its own): the workspace then holds the grader's
+    files alone. None means the system's temporary folder.
     """
-    if os.environ.get("TMPDIR") or not isolation.memory_capped():
+    if os.environ.get("TMPDIR") or not isolation.choose().contained:
         return None
     try:
         stats = os.statvfs(_SHM)
@@ -143,16 +157,12 @@ def workspace_parent() -> str | None:
     return _SHM if roomy and os.access(_SHM, os.W_OK | os.X_OK) else None
 
 
-def secret_paths(assignment: Assignment) -> tuple[Path, ...]:
-    """What student code must never read: reference solutions, the checks, the grading user's credentials."""
-    package = Path(__file__).resolve().parent
-    home = Path.home()
-    paths = [package.parent / "solutions", assignment.checks_dir, *(home / name for name in HOME_SECRETS)]
-    return tuple(path for path in paths if path.exists())
-
-
 class _Workspace:
-    """The temporary folders of one grading: the worker's copy, a pristine copy, home, scratch."""
+    """The temporary folders of one grading: the worker's copy, a pristine copy, home, scratch.
+
+    With namespaces no worker writes here: each gets a fresh copy of ``submission`` on its own tmpfs and
+    builds its new root on ``home`` (see grader.sandbox.view). Without, workers share ``submission``.
+    """
 
     def __init__(self, base: Path) -> None:
         self.root = base / "submission"
@@ -186,17 +196,29 @@ def _copy_files(source: Path, files: list[Path], target: Path) -> None:
 def submission_files(source: Path) -> list[Path]:
     """The files of a submission folder that are graded: regular files (no links, caches or VCS), within caps.
 
-    See :func:`select` for which; a folder of a million files is not read to its end.
+    See :func:`select` for which; a folder of a million files is not read to its end. The walk keeps its
+    own stack (Python's ``os.walk`` recurses, and a folder nested a thousand deep would end in a
+    RecursionError); a submission nested deeper than :data:`DEPTH_LIMIT`, or with a folder that cannot be
+    read, raises :class:`grader.errors.SubmissionError` saying where.
     """
     found: list[tuple[Path, int]] = []
-    for folder, dirnames, filenames in os.walk(source, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if d not in ("__pycache__", ".git") and not d.startswith("."))
-        for name in filenames:
-            path = Path(folder) / name
-            if not path.is_symlink() and path.is_file():
-                found.append((path.relative_to(source), path.stat().st_size))
-        if len(found) >= _WALK_LIMIT_FILES:
-            break  # top-down: the top-level files are all in already
+    pending = [Path()]
+    while pending and len(found) < _WALK_LIMIT_FILES:
+        relative = pending.pop(0)  # breadth first: the top-level files are all in before any cap bites
+        if len(relative.parts) > DEPTH_LIMIT:
+            raise SubmissionError(f"it is nested more than {DEPTH_LIMIT} folders deep (at {relative.as_posix()})")
+        try:
+            with os.scandir(source / relative) as entries:
+                listed = sorted(entries, key=lambda entry: entry.name)
+        except OSError as exc:
+            where = relative.as_posix() if relative.parts else "its top folder"
+            raise SubmissionError(f"{where} cannot be read: {exc.strerror or exc}") from exc
+        for entry in listed:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name not in ("__pycache__", ".git") and not entry.name.startswith("."):
+                    pending.append(relative / entry.name)
+            elif entry.is_file(follow_symlinks=False):
+                found.append((relative / entry.name, entry.stat(follow_symlinks=False).st_size))
     return select(found)[0]
 
 

@@ -192,6 +192,56 @@ ATTACKS: tuple[Attack, ...] = (
         ),
         "returns a list nested 10,000 deep",
     ),
+    Attack(
+        "exec-solution",
+        "model",
+        (
+            "import os, subprocess\nimport grader\n_repo = os.path.dirname(os.path.dirname(grader.__file__))\n"
+            "for _read in (lambda: open(os.path.join(_repo, 'solutions', 'hw1', 'model.py')).read(),\n"
+            "              lambda: subprocess.run(['git', '-C', _repo, 'show', 'HEAD:solutions/hw1/model.py'],\n"
+            "                                     capture_output=True, text=True, check=True).stdout):\n"
+            "    try:\n        exec(compile(_read(), 'model.py', 'exec'), globals())\n        break\n"
+            "    except Exception:\n        pass\n"
+        ),
+        "finds the grader's checkout beside its package and runs the reference solution (file, git history)",
+    ),
+    Attack(
+        "trickle-reply",
+        "model",
+        (
+            "import os, struct, time\ndef softmax(logits, dim=-1):\n"
+            "    for fd in range(3, 64):\n        try:\n"
+            "            if os.readlink(f'/proc/self/fd/{fd}').startswith('socket:'):\n"
+            "                os.write(fd, struct.pack('<II', 1_000_000, 0))\n"
+            "                while True:\n                    os.write(fd, b' ')\n                    time.sleep(0.5)\n"
+            "        except OSError:\n            continue\n"
+        ),
+        "announces a 1 MB answer on the worker's channel, then sends a byte every half second",
+    ),
+    Attack(
+        "ipc-leftovers",
+        "data",
+        (
+            "import ctypes\nlibc = ctypes.CDLL(None)\nlibc.shmat.restype = ctypes.c_void_p\n"
+            f"shm = libc.shmget({0x47524143}, 256 << 20, 0o1666)\n"
+            "if shm >= 0:\n    address = libc.shmat(shm, None, 0)\n"
+            "    if address and address != ctypes.c_void_p(-1).value:\n        ctypes.memset(address, 1, 256 << 20)\n"
+            f"libc.msgget({0x47524143}, 0o1666)\n"
+            "libc.syscall(248, b'user', b'grader-attack-key', b'note', 4, -4)\n"
+        ),
+        "leaves 256 MB of SysV shared memory, a message queue and a key in the user keyring",
+    ),
+    Attack(
+        "inherited-fds",
+        "data",
+        (
+            "import os\nseen = []\nfor fd in range(3, 256):\n    try:\n"
+            "        seen.append(os.pread(fd, 200, 0).decode(errors='replace'))\n    except OSError:\n        pass\n"
+            "    try:\n        os.write(fd, b'PWNED')\n    except OSError:\n        pass\n"
+            "raise RuntimeError(repr(seen))\n"
+        ),
+        "reads and writes every descriptor the grading process had open",
+    ),
     Attack("segfault", "train", "import ctypes\nctypes.string_at(0)\n", "crashes with SIGSEGV at import"),
     Attack("os-exit", "evaluate", "import os\nos._exit(3)\n", "os._exit(3) at import"),
     Attack("sys-exit", "data", "import sys\nsys.exit(0)\n", "sys.exit(0) at import"),

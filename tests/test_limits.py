@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from grader.errors import MemoryLimit, Timeout
-from grader.sandbox import isolation
+from grader.sandbox import cgroups
 from grader.sandbox.client import _WorkerProcess
 from grader.sandbox.limits import Limits
 
@@ -66,21 +66,24 @@ def test_a_worker_the_zygote_cannot_account_for_is_a_timeout() -> None:
     assert isinstance(_run_out_of_time({"at_memory_limit": True}, memory_enforced=False), Timeout)
 
 
-@pytest.mark.skipif(isolation._own_cgroup("memory") is None, reason="needs a writable memory cgroup")
+LAYOUT = cgroups.detect()
+
+
+@pytest.mark.skipif(LAYOUT.memory is None or not LAYOUT.memory.usable, reason="needs a writable memory cgroup")
 def test_cgroups_tell_a_process_that_hit_its_memory_limit() -> None:
-    cgroups = isolation.Cgroups.create(f"grader-{os.getpid()}-limits-test", 64, 16)
-    assert cgroups.limits_memory
+    group = cgroups.WorkerCgroup.create(cgroups.delegate(LAYOUT), f"grader-{os.getpid()}-limits-test", 64, 16)
+    assert group.limits_memory
     try:
         hog = subprocess.Popen(
             [sys.executable, "-c", "import sys; sys.stdin.read(1); hog = b'x' * 400_000_000"],
             stdin=subprocess.PIPE,
         )
-        for folder in cgroups.folders:
+        for _, folder in group.folders:
             with open(os.path.join(folder, "cgroup.procs"), "w") as procs:
                 procs.write(str(hog.pid))
-        assert not cgroups.reached_limit()
+        assert not group.reached_limit()
         hog.communicate(b"g", timeout=60)
         assert hog.returncode == -9
-        assert cgroups.out_of_memory() and cgroups.reached_limit()
+        assert group.out_of_memory() and group.reached_limit()
     finally:
-        cgroups.destroy()
+        group.destroy()

@@ -118,12 +118,14 @@ FORK_AHEAD = """
 import os, sys, tempfile
 from pathlib import Path
 from grader.sandbox import Sandbox
+from grader.sandbox.isolation import Session
+from grader.sandbox.cgroups import Layout
 
 def forked(zygote_pid):
     tasks = Path(f"/proc/{zygote_pid}/task")
     return sum(len((task / "children").read_text().split()) for task in tasks.iterdir())
 
-sandbox = Sandbox(isolate=False, preload=("torch",))
+sandbox = Sandbox(isolation=Session(Layout("none", None, None)), preload=("torch",))
 home = Path(tempfile.mkdtemp())
 counts = []
 for ahead in (False, True):

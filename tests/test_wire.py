@@ -122,3 +122,28 @@ def test_bare_nan_constant_is_refused() -> None:
         left.sendall(struct.pack("<II", len(head), 0) + head)
         with pytest.raises(wire.WireError):
             wire.recv(right)
+
+
+def test_a_trickled_message_must_arrive_whole_by_the_deadline() -> None:
+    """A peer that announces a large message and sends it a byte at a time holds the reader no longer."""
+    import threading
+    import time
+
+    ours, theirs = socket.socketpair()
+    stop = threading.Event()
+
+    def trickle() -> None:
+        theirs.sendall(struct.pack("<II", 1_000_000, 0))
+        while not stop.wait(0.05):
+            theirs.sendall(b" ")
+
+    thread = threading.Thread(target=trickle)
+    thread.start()
+    try:
+        with pytest.raises(TimeoutError):
+            wire.recv(ours, deadline=time.monotonic() + 0.5)
+    finally:
+        stop.set()
+        thread.join()
+        ours.close()
+        theirs.close()

@@ -80,7 +80,7 @@ def new_file(folder: Path, prefix: str, suffix: str, data: bytes) -> Path:
     """
     for path in _numbered(folder, prefix, suffix):
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
         except FileExistsError:
             continue
         with open(fd, "wb") as handle:
@@ -93,7 +93,7 @@ def new_folder(folder: Path, prefix: str) -> Path:
     """Create a new folder in ``folder`` named ``<prefix><n>`` with n not yet taken (see :func:`new_file`)."""
     for path in _numbered(folder, prefix, ""):
         try:
-            path.mkdir(mode=0o700)
+            path.mkdir(mode=0o755)
         except FileExistsError:
             continue
         return path

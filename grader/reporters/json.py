@@ -13,6 +13,7 @@ def to_dict(report: GradeReport) -> dict[str, object]:
         "score": report.score,
         "max_score": report.max_score,
         "execution_time": round(report.duration, 3),
+        "sandbox": report.sandbox,
         "tests": [
             {
                 "name": check.title,

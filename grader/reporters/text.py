@@ -33,6 +33,8 @@ def render(report: GradeReport, color: bool = False) -> str:
     lines.append(paint(total, _BOLD + (_GREEN if report.all_passed else _RED)))
     if report.hidden_pending:
         lines.append(f"{report.hidden_pending} hidden checks will run when the course staff grade.")
+    if report.sandbox_gaps:
+        lines.append(paint(f"Note: on this machine {'; '.join(report.sandbox_gaps)}.", _DIM))
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import select
 import signal
 import socket
@@ -34,10 +35,13 @@ from grader.errors import (
     Timeout,
     WorkerCrashed,
 )
-from grader.sandbox import isolation, wire, zygote
+from grader.sandbox import cgroups, syscalls, view, wire, zygote
+from grader.sandbox.isolation import Isolation, choose
 from grader.sandbox.limits import Limits
 
 _TICK = 0.05
+#: Time an answer that has begun to arrive may take to arrive whole, beyond the call's budget.
+_TRANSFER_SECONDS = 5.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -48,27 +52,33 @@ class Sandbox:
     process's own start-up) before it forks the first worker. When some of
     ``deferred`` (slow imports the first checks do not need) is not imported yet,
     a second zygote without it serves the first workers until the first is ready.
+    ``isolation`` is chosen once per process (:func:`grader.sandbox.isolation.choose`);
+    student code never sees anything inside ``forbid`` (the batch's folders, hidden checks).
     """
 
     def __init__(
         self,
         limits: Limits | None = None,
         probe_modules: tuple[str, ...] = (),
-        hide: tuple[str, ...] = (),
-        isolate: bool | None = None,
+        isolation: Isolation | None = None,
         preload: tuple[str, ...] = (),
         deferred: tuple[str, ...] = (),
+        forbid: tuple[Path, ...] = (),
+        cuda: bool = False,
     ) -> None:
         self.limits = limits or Limits()
         self.probe_modules = probe_modules
-        self.hide = tuple(str(path) for path in hide)
-        self.isolate = isolation.level() == "namespaces" if isolate is None else isolate
-        if self.isolate:
-            isolation.remove_stale_cgroups()
-        self._zygote = zygote.Link(preload + deferred + probe_modules)
+        self.isolation = isolation or choose()
+        # Other processes of the grading user (student code too, where it runs as that user) may not read
+        # this one's memory or /proc files: its environment, the checks' secrets.
+        syscalls.set_dumpable(False)
+        cgroups.remove_stale(self.isolation.layout)
+        self._view = view.plan(forbid, cuda).to_dict() if self.isolation.contained else {}
+        tag = f"{os.getpid()}-{secrets.token_hex(3)}"
+        self._zygote = zygote.Link(self.isolation, tag + "f", preload + deferred + probe_modules)
         self._early: zygote.Link | None = None
         if any(name not in sys.modules for name in deferred):
-            self._early = zygote.Link(preload + probe_modules)
+            self._early = zygote.Link(self.isolation, tag + "e", preload + probe_modules)
         self._early_used = False
 
     def spawn(
@@ -82,13 +92,14 @@ class Sandbox:
     ) -> _WorkerProcess:
         """A fresh worker serving the submission copy at ``root``; it may write ``root`` and ``home``, read ``read``.
 
-        ``early``: the caller needs none of the deferred imports, so a worker without them will do
-        while the zygote that has them is still importing. ``ahead``: have the zygote fork the next
-        worker for the same submission now (False when no other will be asked for).
+        ``home`` must be an empty folder. ``early``: the caller needs none of the deferred imports, so a
+        worker without them will do while the zygote that has them is still importing. ``ahead``: have the
+        zygote fork the next worker for the same submission now (False when no other will be asked for).
         """
         env = {
             "HOME": str(home),
-            "TMPDIR": str(home),
+            "TMPDIR": "/tmp" if self.isolation.contained else str(home),
+            "USER": view.USER,
             "PATH": "/usr/bin:/bin",
             "LANG": "C.UTF-8",
             "PYTHONHASHSEED": "0",
@@ -108,10 +119,8 @@ class Sandbox:
             "seed": seed,
             "probe_modules": list(self.probe_modules),
             "limits": self.limits.to_dict(),
-            "isolate": self.isolate,
-            "keep": [str(root), str(home)],
             "read": [str(path) for path in read],
-            "hide": list(self.hide),
+            "view": self._view,
         }
         link = self._link(early)
         reply, fds = link.spawn(message, ahead)
@@ -182,13 +191,17 @@ class _WorkerProcess:
                 self.drain()
             if self.sock in ready:
                 break
-            if not self.memory_enforced and _session_rss(self.pid) > limit:
+            if not self.memory_enforced and _memory_of(self.pid) > limit:
                 self.kill()
                 raise MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
-        self.sock.settimeout(max(deadline - time.monotonic(), 1.0))
+        # The answer has begun: it must be whole within the budget (and a few seconds to move a large one),
+        # however slowly its bytes come.
+        arrival = max(deadline, time.monotonic() + _TRANSFER_SECONDS)
         try:
-            return wire.recv(self.sock)
-        except (EOFError, ConnectionError, TimeoutError) as exc:
+            return wire.recv(self.sock, deadline=arrival)
+        except TimeoutError as exc:
+            raise self._timed_out(label, budget) from exc
+        except (EOFError, ConnectionError) as exc:
             raise self._ended(label) from exc
         except (wire.WireError, ValueError) as exc:
             self.kill()
@@ -267,9 +280,13 @@ class _WorkerProcess:
             self.reaped = True
 
 
-def _session_rss(session_id: int) -> int:
-    """Resident memory of every process in the worker's session (it and what it started)."""
-    total = 0
+def _memory_of(worker: int) -> int:
+    """Memory of the worker and whatever it started: its session, and its descendants (with a PID namespace of
+    its own, orphans that left the session are its children too). Proportional set size where it can be read,
+    so that the pages all forks share with the zygote count once, not once per process; else resident size.
+    """
+    parents: dict[int, int] = {}
+    members = set()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
@@ -277,11 +294,33 @@ def _session_rss(session_id: int) -> int:
             with open(f"/proc/{entry.name}/stat", "rb") as handle:
                 stat = handle.read()
             fields = stat[stat.rindex(b")") + 2 :].split()
-            if int(fields[3]) == session_id:
-                total += int(fields[21]) * _PAGE
-        except (OSError, ValueError, IndexError):
+        except (OSError, ValueError):
             continue
-    return total
+        pid = int(entry.name)
+        parents[pid] = int(fields[1])
+        if int(fields[3]) == worker:
+            members.add(pid)
+    changed = True
+    while changed:
+        grown = {pid for pid, parent in parents.items() if parent in members or pid == worker}
+        changed = not grown <= members
+        members |= grown
+    return sum(_proportional(pid) for pid in members)
+
+
+def _proportional(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 class RemoteObject:
@@ -463,6 +502,11 @@ class Session:
             or type(trace) is not str
         ):
             raise ProtocolViolation(f"the worker sent a malformed error while running {label}")
+        if "MemoryError" in types and self._worker is not None and not self._worker.memory_enforced:
+            # Without a memory cgroup the kernel's cap is per process (RLIMIT_DATA): allocation fails there.
+            self._worker.kill()
+            limit = self._sandbox.limits.memory_mb
+            raise MemoryLimit(f"{label} used more than {limit} MB of memory (an allocation was refused)")
         return _raise(StudentError(types[:20], message[:2000], where[:200], trace[:20_000]))
 
     def _refuse_foreign(self, value: Any) -> dict[str, Any]:

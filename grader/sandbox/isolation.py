@@ -1,364 +1,381 @@
-"""Operating-system isolation of a worker, the strongest the machine allows.
+"""How a worker is isolated: one interface, one implementation per level, chosen once per process.
 
-As root on Linux (a CI runner, a TA's container), each worker gets:
+:func:`choose` probes the machine once (a throwaway process tries the whole set-up) and returns the
+strongest level that works:
 
-- its own PID namespace, in which it is PID 1: when it ends, the kernel ends
-  everything it started, ``setsid`` and double forks included, and it cannot
-  see or signal any process of the grader;
-- its own mount namespace: the whole machine read-only, a fresh ``/proc`` and
-  an empty ``/tmp``, its workspace bound back writable, and the paths that hold
-  secrets (reference solutions, checks, other submissions, credentials) covered
-  by empty read-only tmpfs mounts;
-- its own network namespace (no interface but a down loopback: no network);
-- cgroups capping its memory (the kernel's OOM killer, reported as a memory
-  limit) and its number of processes;
-- no capabilities left afterwards, so none of this can be undone from inside.
+- :class:`Namespaces` (root on Linux: a CI runner, a TA's container or VM): each worker is PID 1 of its own
+  PID namespace, has its own mount, network and IPC namespaces, sees only the allow-listed file system of
+  :mod:`grader.sandbox.view`, and runs as a user id no account of the host has, with no capabilities;
+- :class:`UserNamespaces` (no root, where the kernel lets users make user namespaces): the same, the
+  zygote being PID 1 of a PID namespace inside a user namespace of its own, in which the grading user
+  appears as the worker's user;
+- :class:`Session` (neither): a process session, killed as a group, and the zygote as child subreaper,
+  which kills whatever the submission left until nothing is left. Student code can then read what the
+  grading user can read, reach the network and signal the user's processes.
 
-Anywhere else (not root, not Linux) it falls back to a process session, a child
-subreaper, resource limits and resident-memory polling by the trusted process
-(see :mod:`grader.sandbox.client`). :func:`level` says which applies.
+At every level the worker also gets a fresh session keyring, the system call filter of
+:mod:`grader.sandbox.seccomp`, no descriptor of the grading process but its own channel, and the
+cgroup limits of :mod:`grader.sandbox.cgroups` where the host lets this process make cgroups.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
+import grp
 import os
-import sys
+import pwd
+import shutil
+import signal
+import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
-_CLONE_NEWNS = 0x00020000
-_CLONE_NEWPID = 0x20000000
-_CLONE_NEWNET = 0x40000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
-_MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
-_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
-_SYS_MOUNT_SETATTR = 442
-_SYS_CAPSET = 126
-_PR_SET_NO_NEW_PRIVS, _PR_CAPBSET_DROP = 38, 24
-_CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: Folders every worker gets empty, fresh tmpfs mounts on.
-_TEMPORARY = ("/tmp", "/dev/shm", "/var/tmp")
+from grader.sandbox import cgroups, limits, seccomp, syscalls, view
 
-#: Credentials and caches under a home folder that student code has no business reading.
-HOME_SECRETS = (
-    ".ssh",
-    ".gnupg",
-    ".aws",
-    ".config",
-    ".netrc",
-    ".git-credentials",
-    ".docker",
-    ".kube",
-    ".pypirc",
-    ".cache",
-    ".local/share",
-    ".bash_history",
-    ".python_history",
-)
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
-    ]
-
-
-class _CapHeader(ctypes.Structure):
-    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
-
-
-class _CapData(ctypes.Structure):
-    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
-
-
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def _check(result: int, what: str) -> None:
-    if result != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+#: Where the worker's user id is looked for: ids above what distributions give accounts (60000) and below the
+#: ranges handed to containers (100000 and up), skipping any the host's account files name.
+_WORKER_IDS = range(70_000, 71_000)
+#: A PID namespace per worker: its PID 1 ends, everything in it ends.
+_WORKER_NAMESPACES = syscalls.CLONE_NEWNS | syscalls.CLONE_NEWNET | syscalls.CLONE_NEWIPC
+#: How long the session level keeps killing what a submission left (processes that fork as they die).
+_SWEEP_SECONDS = 2.0
 
 
 @functools.cache
-def level() -> str:
-    """``"namespaces"`` when workers get the full isolation above, else ``"session"``.
+def worker_id() -> int:
+    """A user and group id that neither an account nor a group of this host has."""
+    taken = {entry.pw_uid for entry in pwd.getpwall()} | {entry.gr_gid for entry in grp.getgrall()}
+    return next(number for number in _WORKER_IDS if number not in taken)
 
-    Being root is not enough (a container may forbid namespaces or new mounts): a
-    throwaway process tries the whole set-up once, and only its success counts.
+
+class Isolation:
+    """The weakest level, :class:`Session`'s behaviour; stronger levels override what they do differently."""
+
+    level: ClassVar[str] = "session"
+    #: Whether the grading user's files, processes and network are out of student code's reach.
+    contained: ClassVar[bool] = False
+
+    def __init__(self, layout: cgroups.Layout, reason: str = "") -> None:
+        self.layout = layout
+        #: Why no stronger level is used ("" at the strongest).
+        self.reason = reason
+
+    def describe(self) -> str:
+        """What holds, in one line for reports and the first line of a batch."""
+        what = {
+            "namespaces": "own PID, mount, network and IPC namespaces, allow-listed files, an unused user id",
+            "userns": "a user namespace with own PID, mount, network and IPC namespaces, allow-listed files",
+            "session": "a process session only: student code runs as the grading user and can read that user's "
+            "files and use the network",
+        }[self.level]
+        because = f" ({self.reason})" if self.reason else ""
+        return f"isolation: {self.level}{because}: {what}; {self.layout.describe()}"
+
+    def gaps(self) -> list[str]:
+        """What this machine cannot give student code a limit or a wall on (empty where all of it holds)."""
+        found = []
+        if not self.contained:
+            found.append(f"student code runs as you: it can read your files and use the network ({self.reason})")
+        if self.layout.memory is None or not self.layout.memory.usable:
+            found.append("memory is watched by the grader, not capped by the kernel")
+        if (self.layout.pids is None or not self.layout.pids.usable) and not self.contained and os.geteuid() == 0:
+            found.append("the number of processes is not limited")
+        return found
+
+    @property
+    def uid(self) -> int:
+        """The user id student code runs as (as it sees itself)."""
+        return os.geteuid()
+
+    @property
+    def gid(self) -> int:
+        """The group id student code runs as (as it sees itself)."""
+        return os.getegid()
+
+    def enter_zygote(self) -> None:
+        """In the zygote, first thing after its fork (before it imports anything)."""
+
+    def fork_worker(self) -> tuple[int, int]:
+        """Fork a worker: (its pid as the zygote knows it, its pid as the grading process knows it); 0s in it."""
+        pid = os.fork()
+        return pid, pid
+
+    def confine(self, workspace: view.Workspace, plan: view.View, keep: set[int], processes: int) -> None:
+        """In a fresh worker, before any student code: everything this level promises."""
+        if os.geteuid() != 0:
+            _cap_user_processes(processes)
+        with contextlib.suppress(OSError):
+            syscalls.join_new_session_keyring()
+        seccomp.install()
+        syscalls.close_descriptors(keep)
+
+    def sweep(self, live: set[int]) -> None:
+        """In the zygote: kill every process but the ``live`` workers that it adopted as subreaper.
+
+        A process may fork while it is killed, and a chain of them reaches the zygote one link at a time,
+        so this goes on until none is left (or for :data:`_SWEEP_SECONDS`).
+        """
+        deadline = time.monotonic() + _SWEEP_SECONDS
+        while time.monotonic() < deadline:
+            adopted = _children(os.getpid()) - live
+            if not adopted:
+                return
+            for pid in adopted:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                while os.waitpid(-1, os.WNOHANG)[0] in adopted:
+                    pass
+            time.sleep(0.002)
+
+
+class Session(Isolation):
+    """The fallback: a process session, a subreaper, rlimits, the system call filter."""
+
+
+class Namespaces(Isolation):
+    """Root: PID, mount, network and IPC namespaces, the allow-listed view, an unused user id."""
+
+    level: ClassVar[str] = "namespaces"
+    contained: ClassVar[bool] = True
+
+    @property
+    def uid(self) -> int:
+        return worker_id()
+
+    @property
+    def gid(self) -> int:
+        return worker_id()
+
+    def fork_worker(self) -> tuple[int, int]:
+        own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            syscalls.unshare(syscalls.CLONE_NEWPID)  # the next child is PID 1 of a new PID namespace
+            pid = os.fork()
+        except BaseException:
+            os.close(own)
+            raise
+        if pid == 0:
+            os.close(own)
+            return 0, 0
+        try:
+            syscalls.setns(own, syscalls.CLONE_NEWPID)  # later children get a new one again
+        finally:
+            os.close(own)
+        return pid, pid
+
+    def confine(self, workspace: view.Workspace, plan: view.View, keep: set[int], processes: int) -> None:
+        syscalls.unshare(_WORKER_NAMESPACES)
+        view.build(plan, workspace)
+        syscalls.join_new_session_keyring()
+        self._become_worker()
+        if self.layout.pids is None or not self.layout.pids.usable:
+            _cap_user_processes(processes)
+        limits.die_with_parent()  # a change of user clears the parent-death signal
+        syscalls.drop_capabilities()
+        seccomp.install()
+        syscalls.close_descriptors(keep)
+
+    def _become_worker(self) -> None:
+        syscalls.drop_bounding_set()  # needs CAP_SETPCAP, which the change of user drops
+        os.setgroups([])
+        os.setresgid(self.gid, self.gid, self.gid)
+        os.setresuid(self.uid, self.uid, self.uid)
+
+
+class UserNamespaces(Namespaces):
+    """No root: the zygote is PID 1 of a PID namespace inside its own user namespace; workers as :class:`Namespaces`."""
+
+    level: ClassVar[str] = "userns"
+
+    def enter_zygote(self) -> None:
+        """Become PID 1 of a new PID namespace in a new user namespace that maps the grading user to the worker's.
+
+        The process forked as the zygote stays outside as a bare parent: it waits for the new PID 1 (the
+        zygote proper) and exits as it does.
+        """
+        uid, gid = os.geteuid(), os.getegid()
+        syscalls.unshare(syscalls.CLONE_NEWUSER | syscalls.CLONE_NEWPID)
+        # A process that is not dumpable (see client.Sandbox) may not write its own maps: for that moment only.
+        syscalls.set_dumpable(True)
+        try:
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"{self.uid} {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"{self.gid} {gid} 1")
+        finally:
+            syscalls.set_dumpable(False)
+        pid = os.fork()
+        if pid != 0:
+            syscalls.close_descriptors(set())
+            code = 70
+            with contextlib.suppress(ChildProcessError):
+                code = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            os._exit(code if code >= 0 else 70)
+        limits.die_with_parent()
+
+    def fork_worker(self) -> tuple[int, int]:
+        # The zygote is PID 1 of its own namespace: the grading process knows the worker by another pid,
+        # which the worker reads off this machine's /proc (still mounted here) and hands back.
+        reader, writer = os.pipe()
+        pid, _ = super().fork_worker()
+        if pid == 0:
+            os.close(reader)
+            os.write(writer, os.readlink("/proc/self").encode())
+            os.close(writer)
+            return 0, 0
+        os.close(writer)
+        try:
+            host = int(os.read(reader, 32) or b"0")
+        finally:
+            os.close(reader)
+        return pid, host
+
+    def _become_worker(self) -> None:
+        """Already the worker's user (the user namespace's only one); the capabilities go next."""
+
+    def sweep(self, live: set[int]) -> None:
+        """Nothing to sweep: whatever a worker started ended with its PID namespace."""
+
+
+def _cap_user_processes(processes: int) -> None:
+    """Without a pids cgroup: let the worker start ``processes`` more than its user runs now (RLIMIT_NPROC)."""
+    import resource
+
+    count = len(_tasks_of(os.getuid()))
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NPROC, (count + processes, count + processes))
+
+
+def _tasks_of(uid: int) -> list[str]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    found += os.listdir(f"/proc/{entry.name}/task")
+    return found
+
+
+def _children(parent: int) -> set[int]:
+    found = set()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                stat = handle.read()
+            if int(stat[stat.rindex(b")") + 2 :].split()[1]) == parent:
+                found.add(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+_LEVELS: dict[str, type[Isolation]] = {"namespaces": Namespaces, "userns": UserNamespaces, "session": Session}
+
+
+_forced: list[str] = []
+
+
+def force(level: str) -> None:
+    """Use ``level`` (one of :func:`level_names`) from now on in this process, instead of probing."""
+    if level not in _LEVELS:
+        raise ValueError(f"unknown isolation level {level!r}")
+    _forced[:] = [level]
+
+
+def choose() -> Isolation:
+    """The strongest level this machine allows (or the one :func:`force` set), probed once per process."""
+    return _choose(_forced[0] if _forced else None)
+
+
+@functools.cache
+def _choose(forced: str | None) -> Isolation:
+    """The probe forks a throwaway process that goes through the whole set-up twice (the zygote's way back to
+    its own PID namespace included); only its success counts, since being root is not enough (a container
+    may forbid namespaces) and a user namespace may be allowed yet powerless (AppArmor's restriction).
     """
-    if os.name != "posix" or os.uname().sysname != "Linux" or os.geteuid() != 0:
-        return "session"
+    layout = cgroups.delegate(cgroups.detect())
+    if forced is not None:
+        return _LEVELS[forced](layout, "chosen with --isolation" if forced == "session" else "")
+    if os.name != "posix" or os.uname().sysname != "Linux":
+        return Session(layout, "not Linux")
+    if os.geteuid() == 0:
+        failure = _probe(Namespaces(layout))
+        return Namespaces(layout) if not failure else Session(layout, f"namespaces failed as root: {failure}")
+    failure = _probe(UserNamespaces(layout))
+    return UserNamespaces(layout, "not root") if not failure else Session(layout, _userns_refusal(failure))
+
+
+def _userns_refusal(failure: str) -> str:
+    """Why user namespaces cannot be used, in the words of the setting that forbids them where one does."""
+    settings = (
+        ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1", "restricted by AppArmor"),
+        ("/proc/sys/kernel/unprivileged_userns_clone", "0", "disabled"),
+        ("/proc/sys/user/max_user_namespaces", "0", "disabled"),
+    )
+    for path, value, what in settings:
+        with contextlib.suppress(OSError):
+            if Path(path).read_text().strip() == value:
+                name = path.removeprefix("/proc/sys/").replace("/", ".")
+                return f"unprivileged user namespaces are {what} ({name} = {value})"
+    return f"user namespaces failed: {failure}"
+
+
+def _probe(isolation: Isolation) -> str:
+    """Try ``isolation``'s whole set-up in a throwaway process: "" when it worked, else what failed."""
+    base = tempfile.mkdtemp(prefix="grader-probe-")
+    os.chmod(base, 0o755)
+    for name in ("source", "view", "home"):
+        os.mkdir(os.path.join(base, name))
+    workspace = view.Workspace(
+        root=os.path.join(base, "submission"),
+        home=os.path.join(base, "home"),
+        source=os.path.join(base, "source"),
+        read=(),
+        mountpoint=os.path.join(base, "view"),
+        size_mb=1,
+        uid=isolation.uid,
+        gid=isolation.gid,
+    )
+    reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(reader)
         code = 1
         try:
-            for _ in range(2):  # twice: the second fork checks that the zygote's way back works too
-                own = new_pid_namespace()
-                inner = os.fork()
-                if inner == 0:
+            isolation.enter_zygote()
+            for _ in range(2):
+                worker, _ = isolation.fork_worker()
+                if worker == 0:
                     status = 1
                     try:
-                        os.close(own)
-                        unshare()
-                        build_view([], [])
-                        drop_privileges()
-                        status = 0 if os.getpid() == 1 else 1
+                        isolation.confine(workspace, view.plan(), {writer}, 8)
+                        status = 0
+                    except BaseException as exc:
+                        os.write(writer, f"{exc}".encode()[:500])
                     finally:
                         os._exit(status)
-                back_to_pid_namespace(own)
-                if os.waitstatus_to_exitcode(os.waitpid(inner, 0)[1]) != 0:
+                if os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1]) != 0:
                     break
             else:
                 code = 0
+        except BaseException as exc:
+            os.write(writer, f"{exc}".encode()[:500])
         finally:
             os._exit(code)
-    return "namespaces" if os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 else "session"
+    os.close(writer)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    with os.fdopen(reader, "rb") as handle:
+        said = handle.read().decode(errors="replace")
+    shutil.rmtree(base, ignore_errors=True)
+    if status == 0:
+        return ""
+    return said or f"the set-up process ended with status {status}"
 
 
-# A peak this close to the cap counts as reaching it (the kernel charges in batches of pages).
-_LIMIT_SLACK = 1 << 20
-
-
-@dataclass(frozen=True)
-class Cgroups:
-    """The cgroup folders of one worker (cgroup v1 memory and pids controllers), where writable."""
-
-    folders: tuple[str, ...]
-
-    @classmethod
-    def create(cls, name: str, memory_mb: int, max_processes: int) -> Cgroups:
-        """Make this worker's cgroups under the grader's own; empty when cgroups cannot be used."""
-        folders = []
-        settings = {
-            "memory": {
-                "memory.limit_in_bytes": str(memory_mb * 1024 * 1024),
-                "memory.swappiness": "0",
-                "memory.memsw.limit_in_bytes": str(memory_mb * 1024 * 1024),
-            },
-            "pids": {"pids.max": str(max_processes)},
-        }
-        for controller, values in settings.items():
-            folder = _own_cgroup(controller)
-            if folder is None:
-                continue
-            folder = folder / name
-            try:
-                folder.mkdir()
-                for key, value in values.items():
-                    with contextlib.suppress(FileNotFoundError):
-                        (folder / key).write_text(value)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    folder.rmdir()
-                continue
-            folders.append(str(folder))
-        return cls(tuple(folders))
-
-    @property
-    def limits_memory(self) -> bool:
-        """Whether the kernel enforces the memory limit (else the trusted process polls memory use)."""
-        return any(folder.startswith(str(_CGROUP_ROOT / "memory")) for folder in self.folders)
-
-    def join(self) -> None:
-        """Move the calling process into these cgroups (its children follow)."""
-        for folder in self.folders:
-            Path(folder, "cgroup.procs").write_text(str(os.getpid()))
-
-    def out_of_memory(self) -> bool:
-        """Whether the kernel's OOM killer acted in the memory cgroup."""
-        for folder in self.folders:
-            control = Path(folder, "memory.oom_control")
-            if control.exists():
-                for line in control.read_text().splitlines():
-                    if line.startswith("oom_kill ") and int(line.split()[1]) > 0:
-                        return True
-        return False
-
-    def reached_limit(self) -> bool:
-        """Whether the worker's memory use ever reached its limit (the kernel then reclaims, swaps or kills).
-
-        ``memory.failcnt`` says so on most kernels; some (6.x) leave it at 0, so the peak is compared too.
-        """
-        for folder in self.folders:
-            for prefix in ("memory.", "memory.memsw."):
-                try:
-                    failures = int(Path(folder, prefix + "failcnt").read_text())
-                    peak = int(Path(folder, prefix + "max_usage_in_bytes").read_text())
-                    limit = int(Path(folder, prefix + "limit_in_bytes").read_text())
-                except (OSError, ValueError):
-                    continue
-                if failures > 0 or peak >= limit - _LIMIT_SLACK:
-                    return True
-        return False
-
-    def destroy(self) -> None:
-        """Kill whatever is left in the cgroups and remove them (waiting up to 2 s for exits)."""
-        deadline = time.monotonic() + 2
-        for folder in self.folders:
-            while time.monotonic() < deadline:
-                try:
-                    os.rmdir(folder)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError:
-                    pass
-                with contextlib.suppress(OSError):
-                    for pid in Path(folder, "cgroup.procs").read_text().split():
-                        with contextlib.suppress(OSError):
-                            os.kill(int(pid), 9)
-                time.sleep(0.005)
-
-
-def remove_stale_cgroups() -> None:
-    """Remove worker cgroups left by grading processes that were killed (``grader-<pid>-<n>``, pid gone)."""
-    for controller in ("memory", "pids"):
-        folder = _own_cgroup(controller)
-        if folder is None:
-            continue
-        for child in folder.glob("grader-*-*"):
-            owner = child.name.split("-")[1]
-            if owner.isdigit() and not Path(f"/proc/{owner}").exists():
-                with contextlib.suppress(OSError):
-                    child.rmdir()
-
-
-def _own_cgroup(controller: str) -> Path | None:
-    try:
-        lines = Path("/proc/self/cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        if controller in controllers.split(","):
-            folder = _CGROUP_ROOT / controller / path.lstrip("/")
-            return folder if os.access(folder, os.W_OK) else None
-    return None
-
-
-def memory_capped() -> bool:
-    """Whether workers get a memory cgroup (which also counts what they write to a tmpfs)."""
-    return level() == "namespaces" and _own_cgroup("memory") is not None
-
-
-def new_pid_namespace() -> int:
-    """Make the next child this process forks PID 1 of a new PID namespace; this process stays where it is.
-
-    Returns a descriptor of this process's own PID namespace, for :func:`back_to_pid_namespace` (the
-    child must close it).
-    """
-    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        _check(_libc.unshare(_CLONE_NEWPID), "unshare the PID namespace")
-    except OSError:
-        os.close(own)
-        raise
-    return own
-
-
-def back_to_pid_namespace(own: int) -> None:
-    """After the fork: children forked later go to this process's own PID namespace again (and may get a new one)."""
-    try:
-        _check(_libc.setns(own, _CLONE_NEWPID), "back to the own PID namespace")
-    finally:
-        os.close(own)
-
-
-def unshare() -> None:
-    """In the worker (PID 1 of its PID namespace): its own mount and network namespaces."""
-    _check(_libc.unshare(_CLONE_NEWNS | _CLONE_NEWNET), "unshare")
-
-
-def build_view(keep: list[str], hide: list[str], read: list[str] | None = None) -> None:
-    """In the new mount namespace: everything read-only, fresh /proc and /tmp, ``keep`` writable, ``hide`` empty.
-
-    ``read`` (the checks' input files) is bound back read-only where a fresh temporary folder covers it:
-    the trusted process writes there, so student code must not plant a link or a FIFO in its way. Where
-    Python imports from lies under a temporary folder (a virtual environment in /tmp, say), that folder is
-    bound back read-only too: modules imported lazily (PIL's image plugins, parts of torch) must still be
-    found.
-    """
-    _check(_libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None), "make / private")
-    kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in keep]
-    readable = [*(read or ()), *_import_roots_in_temporary(hide)]
-    imports = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY)) for path in readable]
-    _check(_libc.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, None), "mount /proc")
-    for path in hide:
-        _cover(path)
-    attr = _MountAttr(attr_set=_MS_RDONLY)
-    _check(
-        _libc.syscall(_SYS_MOUNT_SETATTR, _AT_FDCWD, b"/", _AT_RECURSIVE, ctypes.byref(attr), ctypes.sizeof(attr)),
-        "make the machine read-only",
-    )
-    for tmp in _TEMPORARY:
-        if os.path.isdir(tmp):
-            _check(
-                _libc.mount(b"tmpfs", tmp.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=256m,mode=1777"),
-                f"mount {tmp}",
-            )
-    for path, fd in imports:
-        os.makedirs(path, exist_ok=True)
-        _check(
-            _libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}"
-        )
-        _check(
-            _libc.mount(None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | _MS_NOSUID | _MS_NODEV, None),
-            f"make {path} read-only",
-        )
-        os.close(fd)
-    for path, fd in kept:
-        os.makedirs(path, exist_ok=True)
-        _check(
-            _libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None), f"bind {path}"
-        )
-        _check(
-            _libc.mount(None, path.encode(), None, _MS_REMOUNT | _MS_BIND | _MS_NOSUID | _MS_NODEV, None),
-            f"make {path} writable",
-        )
-        os.close(fd)
-
-
-def _import_roots_in_temporary(hide: list[str]) -> list[str]:
-    """The folders on ``sys.path`` that the fresh temporary folders would shadow, minus any near a secret."""
-    roots = set()
-    for entry in sys.path:
-        path = os.path.realpath(entry or os.getcwd())
-        if not os.path.isdir(path) or not any(_within(path, folder) for folder in _TEMPORARY):
-            continue
-        if any(_within(path, secret) or _within(secret, path) for secret in hide):
-            continue
-        roots.add(path)
-    return sorted(roots)
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _cover(path: str) -> None:
-    if os.path.isdir(path) and not os.path.islink(path):
-        _check(
-            _libc.mount(b"tmpfs", path.encode(), b"tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV, b"size=4k"),
-            f"hide {path}",
-        )
-    elif os.path.isfile(path):
-        _check(_libc.mount(b"/dev/null", path.encode(), None, _MS_BIND, None), f"hide {path}")
-
-
-def drop_privileges() -> None:
-    """Give up every capability for good: nothing above can be undone from inside."""
-    _check(_libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
-    for capability in range(64):
-        if _libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
-            break
-    header = _CapHeader(version=0x20080522, pid=0)
-    data = (_CapData * 2)()
-    _check(_libc.syscall(_SYS_CAPSET, ctypes.byref(header), ctypes.byref(data)), "capset")
+def level_names() -> tuple[str, ...]:
+    """The levels :func:`choose` may be forced to, strongest first."""
+    return tuple(_LEVELS)

@@ -29,6 +29,16 @@ class Limits:
     open_files: int = 256
     output_kb: int = 256
     processes: int = 64
+    #: The worker's writable tmpfs (its copy of the submission, home, /tmp, /dev/shm), with namespaces.
+    workspace_mb: int = 512
+    #: Wall-clock seconds one submission of a batch may take in all; 0: derived from ``call_seconds``.
+    submission_seconds: float = 0.0
+
+    @property
+    def submission_budget(self) -> float:
+        """Seconds one submission of a batch may take: a hang costs a few call budgets per module, at most
+        about 3 x 4 modules (see grader.sandbox.client.Hangs), plus the grading itself."""
+        return self.submission_seconds or 120 + 16 * self.call_seconds
 
     def to_dict(self) -> dict[str, float]:
         """Plain-data form for the control channel."""
@@ -56,12 +66,27 @@ def name_process(name: str) -> None:
     _prctl(_PR_SET_NAME, name.encode()[:15])
 
 
-def apply(limits: Limits) -> None:
-    """Set the kernel-enforced limits in the current (worker) process."""
+def apply(limits: Limits, cap_data: bool = False) -> None:
+    """Set the kernel-enforced limits in the current (worker) process.
+
+    ``cap_data`` (where no memory cgroup holds the worker): each process may map at most ``memory_mb`` of
+    private memory beyond what it has now (RLIMIT_DATA; RLIMIT_AS would break torch, which reserves far
+    more address space than it uses). A child that left the worker's session is held to it too.
+    """
+    if cap_data:
+        _set(resource.RLIMIT_DATA, _data_bytes() + limits.memory_mb * 1024 * 1024)
     _set(resource.RLIMIT_CPU, limits.cpu_seconds)
     _set(resource.RLIMIT_FSIZE, limits.file_mb * 1024 * 1024)
     _set(resource.RLIMIT_NOFILE, limits.open_files)
     _set(resource.RLIMIT_CORE, 0)
+
+
+def _data_bytes() -> int:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _set(which: int, value: int) -> None:

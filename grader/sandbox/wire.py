@@ -22,6 +22,7 @@ import math
 import numbers
 import socket
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -131,20 +132,26 @@ def send(sock: socket.socket, header: Any, blobs: list[bytes] = ()) -> None:  # 
     sock.sendall(b"".join(parts))
 
 
-def recv(sock: socket.socket, caps: Caps = Caps()) -> tuple[Any, list[bytes]]:
-    """Read one framed message; raises EOFError when the peer closed the socket."""
-    head_len, n_blobs = _PREFIX.unpack(_read_exact(sock, _PREFIX.size))
+def recv(sock: socket.socket, caps: Caps = Caps(), deadline: float | None = None) -> tuple[Any, list[bytes]]:
+    """Read one framed message; raises EOFError when the peer closed the socket.
+
+    With ``deadline`` (a ``time.monotonic()`` value) the whole message must have arrived by then, however
+    slowly its bytes come (TimeoutError otherwise): a worker that announces a large message and sends it a
+    byte at a time holds nobody up for longer.
+    """
+
+    head_len, n_blobs = _PREFIX.unpack(_read(sock, _PREFIX.size, deadline))
     if head_len > caps.header_bytes or n_blobs > caps.blobs:
         raise WireError("message header over the size limit")
-    head = _read_exact(sock, head_len)
+    head = _read(sock, head_len, deadline)
     total = head_len
     blobs = []
     for _ in range(n_blobs):
-        (size,) = _BLOB_LEN.unpack(_read_exact(sock, _BLOB_LEN.size))
+        (size,) = _BLOB_LEN.unpack(_read(sock, _BLOB_LEN.size, deadline))
         total += size
         if total > caps.message_bytes:
             raise WireError("message over the size limit")
-        blobs.append(_read_exact(sock, size))
+        blobs.append(_read(sock, size, deadline))
     try:
         header = json.loads(head, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -156,9 +163,14 @@ def _reject_constant(name: str) -> Any:
     raise WireError(f"bare {name} is not allowed on the wire")
 
 
-def _read_exact(sock: socket.socket, size: int) -> bytes:
+def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("the message did not arrive in time")
+            sock.settimeout(remaining)
         chunk = sock.recv(min(size - len(chunks), 1 << 20))
         if not chunk:
             raise EOFError("peer closed the connection")

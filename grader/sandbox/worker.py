@@ -23,7 +23,8 @@ from typing import Any
 
 import torch
 
-from grader.sandbox import isolation, limits, wire
+from grader.sandbox import limits, syscalls, view, wire
+from grader.sandbox.isolation import Isolation
 
 _MESSAGE_CHARS = 2000
 
@@ -32,32 +33,41 @@ _MESSAGE_CHARS = 2000
 class WorkerSpec:
     """Everything a freshly forked worker needs to set itself up (plain data)."""
 
+    #: The submission's copy; with namespaces, the worker gets a fresh copy of it on a tmpfs of its own.
     root: str
+    #: The worker's home (empty); with namespaces, also where its new root is built before it becomes ``/``.
     home: str
     probe_modules: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     limits: limits.Limits = field(default_factory=limits.Limits)
     seed: int = 0
-    #: Use namespaces (see :mod:`grader.sandbox.isolation`); this process is then PID 1 of its own.
-    isolate: bool = False
-    #: Folders the worker may write (its copy of the submission, its home).
-    keep: tuple[str, ...] = ()
     #: Folders the worker may read but not write (the checks' inputs).
     read: tuple[str, ...] = ()
-    #: Paths covered with empty mounts in the worker's view (secrets, other submissions).
-    hide: tuple[str, ...] = ()
+    #: The allow-listed file system (:meth:`grader.sandbox.view.View.to_dict`); unused without namespaces.
+    view: dict[str, Any] = field(default_factory=dict)
 
 
-def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec) -> None:
+def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec, isolation: Isolation) -> None:
     """Set up the freshly forked process, then serve requests until the socket closes."""
     limits.enter_own_session()
     limits.name_process("grader-worker")
     _redirect_io(out_fd)
-    if spec.isolate:
-        isolation.build_view(list(spec.keep), list(spec.hide), list(spec.read))
-    limits.apply(spec.limits)
-    if spec.isolate:
-        isolation.drop_privileges()
+    workspace = view.Workspace(
+        root=spec.root,
+        home=spec.home,
+        source=spec.root,
+        read=spec.read,
+        mountpoint=spec.home,
+        size_mb=spec.limits.workspace_mb,
+        uid=isolation.uid,
+        gid=isolation.gid,
+    )
+    plan = view.View.from_dict(spec.view) if spec.view else view.View()
+    isolation.confine(workspace, plan, {sock.fileno()}, spec.limits.processes)
+    memory = isolation.layout.memory
+    limits.apply(spec.limits, cap_data=memory is None or not memory.usable)
+    # The grading process (same user, without root) reads this process's memory use (/proc/PID/smaps_rollup).
+    syscalls.set_dumpable(True)
     os.environ.clear()
     os.environ.update(spec.env)
     _scrub_initial_environment()

@@ -23,21 +23,21 @@ import time
 from typing import Any
 
 from grader.errors import GraderError
-from grader.sandbox import isolation, limits
+from grader.sandbox import cgroups, limits, syscalls
+from grader.sandbox.isolation import Isolation
 from grader.sandbox.worker import WorkerSpec, child_main
 
 _MESSAGE_BYTES = 1 << 16
 #: The zygote's first message: its imports are done.
 _READY = b'{"ready": true}'
-#: The trusted process's ends of every zygote's control socket.
-_CONTROLS: set[socket.socket] = set()
 
 
-def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
+def start(isolation: Isolation, tag: str, preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
     """Fork the zygote; returns its pid and the control socket.
 
     The zygote imports ``preload`` itself, after the fork, so that this work runs in
     parallel with the caller's own start-up; then it says it is ready (see :meth:`Link.ready`).
+    Its workers' cgroups are named ``grader-<tag>-<n>``.
     """
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_initialized():
@@ -46,14 +46,13 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
-        ours.close()
-        # Another zygote's control socket must not live on here (or in our workers): that zygote
-        # would never see it closed, and student code could talk to it.
-        for other in _CONTROLS:
-            other.close()
+        # Nothing the grading process has open lives on here or in the workers: another zygote's control
+        # socket (that zygote would never see it closed, and student code could talk to it), a TA's files.
+        syscalls.close_descriptors({theirs.fileno()})
         code = 0
         gc.disable()
         try:
+            isolation.enter_zygote()
             for name in preload:
                 importlib.import_module(name)
             # Objects that exist now are never collected; keeps the collector from touching (and so
@@ -62,13 +61,12 @@ def start(preload: tuple[str, ...] = ()) -> tuple[int, socket.socket]:
             gc.freeze()
             gc.enable()
             theirs.sendall(_READY)
-            _Zygote(theirs).serve()
+            _Zygote(theirs, isolation, tag).serve()
         except BaseException:
             code = 70
         finally:
             os._exit(code)
     theirs.close()
-    _CONTROLS.add(ours)
     return pid, ours
 
 
@@ -88,8 +86,8 @@ def receive(control: socket.socket) -> tuple[dict[str, Any], list[int]]:
 class Link:
     """The trusted side's end of one zygote: spawn (one worker forked ahead), release, wait, close."""
 
-    def __init__(self, preload: tuple[str, ...]) -> None:
-        self.pid, self.control = start(preload)
+    def __init__(self, isolation: Isolation, tag: str, preload: tuple[str, ...]) -> None:
+        self.pid, self.control = start(isolation, tag, preload)
         self._ready = False
         self._ahead: dict[str, Any] | None = None
         self._spare: tuple[dict[str, Any], dict[str, Any], list[int]] | None = None
@@ -154,17 +152,20 @@ class Link:
         """Stop the zygote; it kills any worker still alive."""
         with contextlib.suppress(EOFError, OSError):
             self.drop_spare()
-        _CONTROLS.discard(self.control)
         self.control.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
 
 
 class _Zygote:
-    def __init__(self, control: socket.socket) -> None:
-        self._pid = os.getpid()
+    def __init__(self, control: socket.socket, isolation: Isolation, tag: str) -> None:
         self._control = control
+        self._isolation = isolation
+        self._tag = tag
+        #: Workers by their pid here (with user namespaces the zygote is PID 1 of a namespace of its own).
         self._workers: dict[int, _Record] = {}
+        #: Their pids as the grading process knows them, which its messages use.
+        self._local: dict[int, int] = {}
         self._count = 0
 
     def serve(self) -> None:
@@ -195,70 +196,42 @@ class _Zygote:
             env=message["env"],
             limits=limits.Limits(**message["limits"]),
             seed=message["seed"],
-            isolate=message["isolate"],
-            keep=tuple(message["keep"]),
             read=tuple(message["read"]),
-            hide=tuple(message["hide"]),
+            view=message["view"],
         )
         self._count += 1
-        cgroups = isolation.Cgroups(())
-        if spec.isolate:
-            cgroups = isolation.Cgroups.create(
-                f"grader-{os.getpid()}-{self._count}", spec.limits.memory_mb, spec.limits.processes
-            )
+        group = cgroups.WorkerCgroup.create(
+            self._isolation.layout, f"grader-{self._tag}-{self._count}", spec.limits.memory_mb, spec.limits.processes
+        )
         ours, theirs = socket.socketpair()
         out_read, out_write = os.pipe()
-        # One fork: the child is PID 1 of a new PID namespace (see isolation.new_pid_namespace).
-        own = isolation.new_pid_namespace() if spec.isolate else None
-        try:
-            pid = os.fork()
-            if pid == 0:
-                if own is not None:
-                    os.close(own)
-                self._control.close()
-                ours.close()
-                os.close(out_read)
-                os._exit(_launch(spec, cgroups, theirs, out_write))
-        finally:
-            if own is not None and os.getpid() == self._pid:
-                isolation.back_to_pid_namespace(own)
+        pid, host = self._isolation.fork_worker()
+        if pid == 0:
+            self._control.close()
+            ours.close()
+            os.close(out_read)
+            os._exit(_launch(spec, self._isolation, group, theirs, out_write))
         theirs.close()
         os.close(out_write)
-        self._workers[pid] = _Record(pid, cgroups)
-        payload = json.dumps({"pid": pid, "memory_enforced": cgroups.limits_memory}).encode()
+        self._workers[pid] = _Record(pid, group)
+        self._local[host] = pid
+        payload = json.dumps({"pid": host, "memory_enforced": group.limits_memory}).encode()
         socket.send_fds(self._control, [payload], [ours.fileno(), out_read])
         ours.close()
         os.close(out_read)
 
-    def _release(self, pid: int) -> None:
+    def _release(self, host: int) -> None:
         """Kill a worker whose end nobody will ask about; it is reaped and cleaned up later."""
-        record = self._workers.get(pid)
+        record = self._workers.get(self._local.get(host, -1))
         if record is not None:
             record.released = True
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(record.pid, signal.SIGKILL)
-        self._kill_orphans()
+        self._sweep()
 
-    def _kill_orphans(self) -> None:
-        """Kill adopted descendants of ended workers (they left their session, e.g. with setsid).
-
-        Without namespaces this is what catches a double-forked daemon: as a child subreaper
-        the zygote adopts it when its parent exits.
-        """
-        mine = str(os.getpid())
-        live = {str(pid) for pid, record in self._workers.items() if record.status is None}
-        for entry in os.scandir("/proc"):
-            if not entry.name.isdigit() or entry.name in live:
-                continue
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                    stat = handle.read()
-                parent = stat[stat.rindex(b")") + 2 :].split()[1].decode()
-            except (OSError, ValueError, IndexError):
-                continue
-            if parent == mine:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(int(entry.name), signal.SIGKILL)
+    def _sweep(self) -> None:
+        """Kill what ended workers left behind (see Isolation.sweep)."""
+        self._isolation.sweep({pid for pid, record in self._workers.items() if record.status is None})
 
     def _reap(self) -> None:
         while True:
@@ -272,18 +245,23 @@ class _Zygote:
             if record is not None and record.status is None:
                 record.status = record.finish(status)
                 if record.released:
-                    del self._workers[pid]
+                    self._forget(pid)
 
-    def _wait(self, pid: int, timeout: float) -> dict[str, Any] | None:
-        self._kill_orphans()
+    def _forget(self, pid: int) -> None:
+        del self._workers[pid]
+        self._local = {host: local for host, local in self._local.items() if local != pid}
+
+    def _wait(self, host: int, timeout: float) -> dict[str, Any] | None:
+        self._sweep()
         deadline = time.monotonic() + timeout
+        pid = self._local.get(host, -1)
         record = self._workers.get(pid)
         if record is None:
             return None
         while True:
             self._reap()
             if record.status is not None:
-                del self._workers[pid]
+                self._forget(pid)
                 return record.status
             if time.monotonic() > deadline:
                 return None
@@ -297,33 +275,34 @@ class _Zygote:
         while any(r.status is None for r in self._workers.values()) and time.monotonic() < deadline:
             self._reap()
             time.sleep(0.005)
+        self._sweep()
 
 
 class _Record:
     """A worker as the zygote tracks it: its pid, its cgroups, how it ended."""
 
-    def __init__(self, pid: int, cgroups: isolation.Cgroups) -> None:
+    def __init__(self, pid: int, group: cgroups.WorkerCgroup) -> None:
         self.pid = pid
-        self.cgroups = cgroups
+        self.group = group
         self.status: dict[str, Any] | None = None
         self.released = False
 
     def finish(self, wait_status: int) -> dict[str, Any]:
         """The worker's end, once it was reaped; cleans its cgroups up."""
         status = _describe_status(wait_status)
-        status["oom"] = self.cgroups.out_of_memory()
-        status["at_memory_limit"] = status["oom"] or self.cgroups.reached_limit()
-        self.cgroups.destroy()
+        status["oom"] = self.group.out_of_memory()
+        status["at_memory_limit"] = status["oom"] or self.group.reached_limit()
+        self.group.destroy()
         return status
 
 
-def _launch(spec: WorkerSpec, cgroups: isolation.Cgroups, sock: socket.socket, out_fd: int) -> int:
-    """In the freshly forked worker: join the cgroups, enter the other namespaces, serve the requests."""
+def _launch(
+    spec: WorkerSpec, isolation: Isolation, group: cgroups.WorkerCgroup, sock: socket.socket, out_fd: int
+) -> int:
+    """In the freshly forked worker: join its cgroups, then set itself up and serve (see worker.child_main)."""
     try:
-        cgroups.join()
-        if spec.isolate:
-            isolation.unshare()
-        child_main(sock, out_fd, spec)
+        group.join()
+        child_main(sock, out_fd, spec, isolation)
         return 0
     except BaseException:
         return 70

@@ -1,0 +1,96 @@
+"""Run tests/escape.py's probes in real workers at one isolation level; JSON in (argv[1]), JSON out (stdout).
+
+A script, not a test: tests/test_isolation.py runs it as root and, through ``setpriv``, as an unprivileged
+user, in a fresh interpreter each time (a zygote must be forked before any torch op of its process).
+Each call runs in a fresh worker; after the sandbox is closed the script reports what is left on the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+
+def _alive(pids: list[int]) -> list[int]:
+    alive = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                if handle.read().rsplit(")", 1)[1].split()[0] != "Z":
+                    alive.append(pid)
+        except OSError:
+            pass
+    return alive
+
+
+def _sysv_keys() -> list[int]:
+    keys = []
+    for table in ("shm", "msg"):
+        with open(f"/proc/sysvipc/{table}") as handle:
+            keys += [int(line.split()[0]) for line in handle.readlines()[1:]]
+    return keys
+
+
+def _processes_of(uid: int) -> list[int]:
+    """This machine's processes (not zombies) whose real user is ``uid``, this one aside."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                with open(f"/proc/{entry.name}/status") as handle:
+                    fields = dict(line.split(":", 1) for line in handle if ":" in line)
+                if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                    found.append(int(entry.name))
+            except (OSError, KeyError, ValueError):
+                pass
+    return found
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    from grader.sandbox import Limits, Sandbox, Session, isolation
+
+    if config.get("level"):
+        isolation.force(config["level"])
+    limits = Limits(
+        call_seconds=config.get("timeout", 20), memory_mb=config.get("memory_mb", 256), processes=config["processes"]
+    )
+    base = Path(config["base"])
+    for name in ("submission", "home", "scratch"):
+        (base / name).mkdir()
+    shutil.copyfile(Path(__file__).with_name("escape.py"), base / "submission" / "escape.py")
+    (base / "scratch" / "input.txt").write_text("the checks' input\n")
+    sandbox = Sandbox(limits, preload=("torch",), forbid=tuple(Path(p) for p in config.get("forbid", ())))
+    results: dict[str, object] = {"level": sandbox.isolation.level, "grader_pid": os.getpid()}
+    for label, function, *args in config["calls"]:
+        args = [os.getpid() if arg == "$grader_pid" else arg for arg in args]
+        args = [[str(base / "scratch" / "input.txt") if a == "$scratch" else a for a in arg] if isinstance(arg, list)
+                else arg for arg in args]  # fmt: skip
+        home = base / f"home-{label}"
+        home.mkdir()
+        session = Session(sandbox, base / "submission", home, read=(base / "scratch",))
+        started = time.monotonic()
+        try:
+            results[label] = getattr(session.module("escape"), function)(*args)
+        except Exception as exc:
+            results[label] = {"error": type(exc).__name__, "message": str(exc)}
+        results[f"{label}:seconds"] = time.monotonic() - started
+        session.close()
+    sandbox.close()
+    time.sleep(0.2)
+    daemons = results.get("daemons")
+    runs_as = isolation.worker_id() if sandbox.isolation.level == "namespaces" else os.getuid()
+    results["after"] = {
+        "alive": _alive(daemons if isinstance(daemons, list) else []),
+        "sysv": _sysv_keys(),
+        "processes": _processes_of(runs_as),
+    }
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,242 @@
+"""What student code can reach at each isolation level: tests/escape.py's probes, run in real workers.
+
+As root the workers get namespaces; as the unprivileged test user (``GRADER_TEST_USER``, default
+``grader-test``, created by .ci/run) they get a user namespace, or the session level when it is forced.
+Each run is a fresh interpreter (tests/isolation_probe.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from grader.sandbox import isolation, view
+
+pytestmark = pytest.mark.sandbox
+PROBE = Path(__file__).with_name("isolation_probe.py")
+TEST_USER = os.environ.get("GRADER_TEST_USER", "grader-test")
+IS_ROOT = os.geteuid() == 0
+#: A SysV IPC key student code creates segments under: none may be left on the machine afterwards.
+IPC_KEY = 0x47524144
+ALLOWED_DEVICES = {"null", "zero", "full", "random", "urandom", "shm", "fd", "stdin", "stdout", "stderr"}
+
+
+def _test_user() -> pwd.struct_passwd | None:
+    try:
+        return pwd.getpwnam(TEST_USER)
+    except KeyError:
+        return None
+
+
+USER = _test_user()
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs root")
+needs_user = pytest.mark.skipif(
+    not IS_ROOT or USER is None, reason=f"needs root and the unprivileged user {TEST_USER} (.ci/run creates it)"
+)
+
+
+def probe(
+    calls: list[list[Any]],
+    base: Path,
+    level: str | None = None,
+    user: pwd.struct_passwd | None = None,
+    pass_fds: tuple[int, ...] = (),
+    memory_mb: int = 256,
+) -> dict[str, Any]:
+    """Run the probes (``[label, function, *args]``) at ``level``, as ``user`` (default: this process's)."""
+    config = {"base": str(base), "processes": 32, "memory_mb": memory_mb, "timeout": 30, "calls": calls, "level": level}
+    command = [sys.executable, str(PROBE), json.dumps(config)]
+    if user is not None:
+        command = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--clear-groups", *command]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(base), "LANG": "C.UTF-8"}
+    done = subprocess.run(
+        command, cwd=base, env=env, capture_output=True, text=True, timeout=300, pass_fds=pass_fds, check=False
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.fixture
+def scene() -> Iterator[dict[str, Any]]:
+    """Secrets where a grading machine has them: a home with credentials, a root-only socket under /run,
+    a terminal, listening sockets, open descriptors. Removed afterwards."""
+    made: list[Path] = []
+    home = Path(tempfile.mkdtemp(prefix="grader-test-home-", dir="/home" if IS_ROOT else None))
+    made.append(home)
+    for relative in (".kaggle/kaggle.json", ".pgpass", ".npmrc", ".huggingface/token", ".vault-token", ".bash_history"):
+        (home / relative).parent.mkdir(parents=True, exist_ok=True)
+        (home / relative).write_text("secret\n")
+    keys = Path(tempfile.mkdtemp(prefix="grader-test-keys-", dir="/var/tmp"))
+    made.append(keys)
+    (keys / "id_rsa").write_text("secret\n")
+    (home / ".ssh").symlink_to(keys)  # a linked ~/.ssh, as dotfile managers make
+    sockets = []
+    run_socket = Path("/run" if IS_ROOT else tempfile.gettempdir()) / f"grader-test-{os.getpid()}.sock"
+    for address in (str(run_socket), f"\0grader-test-{os.getpid()}"):
+        server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        server.bind(address)
+        server.listen()
+        sockets.append(server)
+    run_socket.chmod(0o777)
+    tcp = socket.create_server(("127.0.0.1", 0))
+    sockets.append(tcp)
+    controller, terminal = os.openpty()
+    secret_fd = os.open(home / ".pgpass", os.O_RDONLY)
+    log = home / "log.txt"
+    log_fd = os.open(log, os.O_WRONLY | os.O_CREAT, 0o666)
+    try:
+        yield {
+            "home": home,
+            "secrets": [str(home / ".kaggle/kaggle.json"), str(home / ".pgpass"), str(home / ".ssh/id_rsa"),
+                        str(home / ".huggingface/token"), str(home / ".bash_history"), str(home)],
+            "devices": ["/dev/kmsg", "/dev/console", "/dev/loop0", "/dev/tty", os.ttyname(terminal), "/dev/vda"],
+            "sockets": [str(run_socket), f"@grader-test-{os.getpid()}", f"127.0.0.1:{tcp.getsockname()[1]}"],
+            "fds": (secret_fd, log_fd),
+            "log": log,
+        }  # fmt: skip
+    finally:
+        for fd in (controller, terminal, secret_fd, log_fd):
+            os.close(fd)
+        for server in sockets:
+            server.close()
+        run_socket.unlink(missing_ok=True)
+        for path in made:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _base(owner: pwd.struct_passwd | None) -> Path:
+    base = Path(tempfile.mkdtemp(prefix="grader-probe-"))
+    if owner is not None:
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+    return base
+
+
+def _escape_calls(scene: dict[str, Any]) -> list[list[Any]]:
+    repository = [
+        str(ROOT / "solutions" / "hw1" / "model.py"),
+        str(ROOT / ".git" / "HEAD"),
+        str(ROOT / "tests" / "hw1_variants.py"),
+        str(ROOT / "grader" / "checks" / "hw1" / "test_model.py"),
+        str(ROOT / "grader" / "runner.py"),
+        str(ROOT / "README.md"),
+    ]
+    system = ["/etc/shadow", "/home", "/root/.ssh", "/run", "/var", "/mnt", "/opt", "/srv", "/boot"]
+    return [
+        ["who", "whoami"],
+        ["secrets", "readable", repository + scene["secrets"] + system],
+        ["allowed", "readable", [str(ROOT / "grader" / "sandbox" / "wire.py"), "$scratch"]],
+        ["devices", "writable", scene["devices"]],
+        ["sockets", "connect", scene["sockets"]],
+        ["fds", "descriptors", list(scene["fds"])],
+        ["keyring", "keyring", "grader-test"],
+        ["ipc", "sysv", IPC_KEY, 64],
+        ["processes", "processes", 100],
+        ["hog", "hog_in_a_daemon", 600],
+        ["bomb", "hog", 2000],
+        ["fill", "fill", 80, ["/tmp", "/dev/shm", "."]],
+        ["refill", "fill", 80, ["/tmp", "/dev/shm", "."]],
+        ["environ", "environ_of", "$grader_pid"],
+    ]
+
+
+def _contained(results: dict[str, Any], scene: dict[str, Any], uid: int) -> None:
+    """What the namespace levels promise (README, Security model)."""
+    who = results["who"]
+    assert who["uid"] == who["gid"] == uid != 0 and who["groups"] == []
+    assert who["status"] == {
+        "CapPrm": "0000000000000000",
+        "CapEff": "0000000000000000",
+        "CapBnd": "0000000000000000",
+        "NoNewPrivs": "1",
+        "Seccomp": "2",
+    }
+    plan = view.plan()
+    tops = {path.split("/")[1] for path in (*plan.binds, *(link for link, _ in plan.links))}
+    assert set(who["root"]) == tops | {"dev", "etc", "proc", "sys", "tmp"}, "only the allow-list is in the view"
+    assert set(who["dev"]) <= ALLOWED_DEVICES
+    assert len(who["fds"]) == 4, "stdin, stdout, stderr and the worker's own channel"
+    assert results["secrets"] == []
+    assert len(results["allowed"]) == 2, results["allowed"]
+    assert results["devices"] == []
+    assert results["sockets"] == []
+    assert results["fds"] == {"read": [], "written": []}
+    assert results["keyring"] == -1, "add_key is refused (EPERM)"
+    assert results["ipc"]["shm"] >= 0, "a worker has SysV IPC of its own..."
+    assert IPC_KEY not in results["after"]["sysv"], "...that goes with it"
+    assert results["processes"] <= 32
+    assert results["hog"] != 0, "a process that left the worker's session is still held to the memory limit"
+    assert results["bomb"]["error"] == "MemoryLimit", results["bomb"]
+    assert all(left == [] for left in results["refill"]["left"].values()), "nothing piles up from worker to worker"
+    assert sum(results["fill"]["written"].values()) <= 3 * 64, "files are capped (RLIMIT_FSIZE, the tmpfs)"
+    assert results["environ"].startswith("error"), "the grading process is out of sight"
+    assert results["after"]["processes"] == [], "nothing of the submission outlives the grading"
+
+
+@needs_root
+def test_root_workers_see_only_the_allow_list(scene: dict[str, Any]) -> None:
+    if not isolation.choose().contained:
+        pytest.skip(f"namespaces are not available here: {isolation.choose().reason}")
+    base = _base(None)
+    try:
+        results = probe(_escape_calls(scene), base, pass_fds=scene["fds"])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert results["level"] == "namespaces"
+    _contained(results, scene, isolation.worker_id())
+    assert scene["log"].read_text() == ""
+
+
+@needs_user
+def test_unprivileged_workers_get_user_namespaces(scene: dict[str, Any]) -> None:
+    base = _base(USER)
+    os.chown(scene["log"], USER.pw_uid, USER.pw_gid)
+    try:
+        results = probe(_escape_calls(scene), base, user=USER, pass_fds=scene["fds"])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    if results["level"] != "userns":
+        pytest.skip("unprivileged user namespaces are not available on this machine")
+    _contained(results, scene, isolation.worker_id())
+
+
+@needs_user
+def test_the_session_fallback_keeps_its_promises(scene: dict[str, Any]) -> None:
+    """Without namespaces (forced here): what the README promises for the session level, as an ordinary user."""
+    base = _base(USER)
+    calls = [
+        ["environ", "environ_of", "$grader_pid"],
+        ["daemons", "daemons", 6],
+        ["keyring", "keyring", "grader-test"],
+        ["fds", "descriptors", list(scene["fds"])],
+        ["who", "whoami"],
+        ["processes", "processes", 100],
+        ["hog", "hog_in_a_daemon", 600],
+        ["bomb", "hog", 2000],
+    ]
+    try:
+        results = probe(calls, base, level="session", user=USER, pass_fds=scene["fds"])
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert results["level"] == "session"
+    assert results["environ"] == "error: Permission denied", "the grading process is not dumpable"
+    assert len(results["daemons"]) == 6 and results["after"]["alive"] == [], "the subreaper kills the whole chain"
+    assert results["after"]["processes"] == []
+    assert results["keyring"] == -1
+    assert results["fds"] == {"read": [], "written": []}
+    assert len(results["who"]["fds"]) == 4
+    assert results["who"]["status"]["Seccomp"] == "2" and results["who"]["status"]["NoNewPrivs"] == "1"
+    assert results["processes"] <= 32, "RLIMIT_NPROC stands in for the pids cgroup"
+    assert results["hog"] != 0, "RLIMIT_DATA stands in for the memory cgroup, outside the session too"
+    assert results["bomb"]["error"] == "MemoryLimit", results["bomb"]
