@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NoReturn
 
-from grader import assignments, devices, hidden, reporters
+from grader import assignments, devices, grading_key, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
 from grader.sandbox import Limits
@@ -103,6 +103,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
     limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
     args.device = devices.resolve(args.device)
+    grading_key.check()
     if args.batch:
         return _run_batch(args, assignment, limits)
     submission = Path(args.submission or assignment.default_submission)
@@ -157,6 +158,8 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    if grading_key.is_public():
+        _say(f"Warning: {grading_key.ENV} is not set: the checks' secrets come from the public key.", "stderr")
     terminal = sys.stderr if sys.stderr.isatty() else None
     from grader.pool import StopSignals
 

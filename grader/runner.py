@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader import grading_key
 from grader.assignments import Assignment
 from grader.sandbox import Limits, Sandbox, isolation
 from grader.sandbox.isolation import HOME_SECRETS
@@ -144,10 +145,11 @@ def workspace_parent() -> str | None:
 
 
 def secret_paths(assignment: Assignment) -> tuple[Path, ...]:
-    """What student code must never read: reference solutions, the checks, the grading user's credentials."""
+    """What student code must never read: reference solutions, the checks, the grading key, the user's credentials."""
     package = Path(__file__).resolve().parent
     home = Path.home()
     paths = [package.parent / "solutions", assignment.checks_dir, *(home / name for name in HOME_SECRETS)]
+    paths += [path for path in (grading_key.key_file(),) if path is not None]
     return tuple(path for path in paths if path.exists())
 
 
