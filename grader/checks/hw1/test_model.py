@@ -2,7 +2,11 @@
 
 The student's model is read back as plain tensors (:func:`model_support.read`): its parameters,
 checked to be the ones ``model.parameters()`` gives an optimizer, and its outputs; the forward pass is
-recomputed here, in the trusted process, from those parameters.
+recomputed here, in the trusted process, from those parameters. The probes used (named_parameters,
+shift_parameters, hidden_layers) run in the worker and can be replaced by student code; they only carry
+values, which are checked here: a reported tensor that did not move with model.parameters() is not
+counted, so a probe told to report layers kept in a plain list earns nothing (hidden_layers only words
+messages).
 """
 
 from __future__ import annotations
