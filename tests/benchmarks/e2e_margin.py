@@ -29,15 +29,16 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from grader.checks.hw1 import digits_support as e2e_digits
 from grader.checks.hw1 import test_end_to_end as e2e
 
 
 def _data(seed: int) -> tuple[TensorDataset, tuple[torch.Tensor, torch.Tensor]]:
     """The training pool and the held-out digits of the grading key that seed ``seed`` stands for."""
-    held = e2e._held_out(hashlib.sha256(f"e2e margin key {seed}".encode()).digest())
-    images, labels = e2e.digits()
+    held = e2e_digits._held_out(hashlib.sha256(f"e2e margin key {seed}".encode()).digest())
+    images, labels = e2e_digits.digits()
     pool = list(held.pool)
-    pixels = torch.from_numpy(e2e.features(images[pool], held.mean, held.scale))
+    pixels = torch.from_numpy(e2e_digits.features(images[pool], held.mean, held.scale))
     return TensorDataset(pixels, torch.from_numpy(labels[pool])), (held.features, held.labels)
 
 
