@@ -158,8 +158,6 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
-    if grading_key.is_public():
-        _say(f"Warning: {grading_key.ENV} is not set: the checks' secrets come from the public key.", "stderr")
     terminal = sys.stderr if sys.stderr.isatty() else None
     from grader.pool import StopSignals
 

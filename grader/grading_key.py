@@ -63,11 +63,6 @@ def check() -> None:
         )
 
 
-def is_public() -> bool:
-    """Whether grading uses :data:`PUBLIC` (no key file set)."""
-    return key_file() is None
-
-
 def derive(purpose: str) -> bytes:
     """32 bytes for ``purpose`` (e.g. ``"hw1/end-to-end"``), drawn from the key: unpredictable without it.
 
