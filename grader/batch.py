@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import grader
+from grader import grading_key
 from grader import hidden as hidden_checks
 from grader.assignments import Assignment
 from grader.checks import Step
@@ -49,8 +50,9 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def grader_key(assignment: str, limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
-    """What results depend on besides the submission: assignment, grader source, limits, device, hidden checks."""
+    """What results depend on besides the submission: assignment, grader source, limits, device, hidden checks, key."""
     digest = hashlib.sha256(grader.__version__.encode() + b"\0" + assignment.encode())
+    digest.update(grading_key.fingerprint())
     digest.update(json.dumps({**limits.to_dict(), "device": device}, sort_keys=True).encode())
     for source in sorted(Path(grader.__file__).parent.rglob("*")):
         if source.suffix in (".py", ".ini"):

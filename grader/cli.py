@@ -16,7 +16,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import NoReturn
 
-from grader import assignments, devices, hidden, reporters
+from grader import assignments, devices, grading_key, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
 from grader.sandbox import Limits, isolation
@@ -126,6 +126,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.isolation != "auto":
         isolation.force(args.isolation)
     args.device = devices.resolve(args.device)
+    grading_key.check()
     if args.batch:
         return _run_batch(args, assignment, limits)
     submission = Path(args.submission or assignment.default_submission)

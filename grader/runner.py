@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from grader import grading_key
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
 from grader.sandbox import Limits, Sandbox, isolation
@@ -78,7 +79,8 @@ class Grader:
             assignment.probe_modules,
             preload=PRELOAD,
             deferred=DEFERRED,
-            forbid=hide,
+            # The view is an allow-list; these are named in case one lies on an import path.
+            forbid=hide + tuple(path for path in (grading_key.key_file(),) if path is not None),
             cuda=device == "cuda",
         )
         # The checks' own tensors are tiny: threads would only cost (and contend with the workers).

@@ -56,6 +56,13 @@ def _evaluate_loop(eval_mode: bool = True, no_grad: bool = True, move: bool = Tr
     )
 
 
+_CROSS_ENTROPY_SOLUTION = (
+    "    shifted = logits - logits.max(dim=1, keepdim=True).values\n"
+    "    log_probs = shifted - torch.log(torch.exp(shifted).sum(dim=1, keepdim=True))\n"
+    "    picked = log_probs.gather(1, targets.long().unsqueeze(1)).squeeze(1)\n"
+    "    return -picked.mean()\n"
+)
+
 BUGGY: tuple[Variant, ...] = (
     # ---- Step 1 (data) ----------------------------------------------------------------------------------------------
     Variant(
@@ -457,6 +464,32 @@ BUGGY: tuple[Variant, ...] = (
         "calls torch's cross_entropy instead of writing it by hand (forbidden)",
     ),
     Variant(
+        "softmax-softmin",
+        "model",
+        (
+            Edit(
+                "model.py",
+                "    shifted = logits - logits.max(dim=dim, keepdim=True).values\n"
+                "    exps = torch.exp(shifted)\n"
+                "    return exps / exps.sum(dim=dim, keepdim=True)\n",
+                "    return nn.functional.softmin(-logits, dim=dim)\n",
+            ),
+        ),
+        "softmax as PyTorch's softmin of -logits: right numbers, not by hand (no forbidden name on a deny-list)",
+    ),
+    Variant(
+        "cross-entropy-distributions",
+        "model",
+        (
+            Edit(
+                "model.py",
+                _CROSS_ENTROPY_SOLUTION,
+                "    return -torch.distributions.Categorical(logits=logits).log_prob(targets).mean()\n",
+            ),
+        ),
+        "cross_entropy through torch.distributions.Categorical's log_prob: right numbers, not by hand",
+    ),
+    Variant(
         "cross-entropy-log-of-softmax",
         "model",
         (
@@ -606,6 +639,18 @@ BUGGY: tuple[Variant, ...] = (
         "train",
         (Edit("train.py", "for _ in range(epochs)", "for _ in range(1, epochs)"),),
         "range(1, epochs) runs one epoch too few",
+    ),
+    Variant(
+        "train-drops-device",
+        "train",
+        (
+            Edit(
+                "train.py",
+                "train_one_epoch(model, train_loader, loss_fn, optimizer, device)",
+                "train_one_epoch(model, train_loader, loss_fn, optimizer)",
+            ),
+        ),
+        "train never passes device on, so every epoch runs on train_one_epoch's default 'cpu' (crashes on a GPU)",
     ),
     Variant(
         "train-batch-not-moved",

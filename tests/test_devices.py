@@ -148,6 +148,30 @@ def test_guarded_loader_yields_unmoved_batches_and_the_loss_refuses_them() -> No
     assert loss_fn(torch.randn(2, 2), y.to("cpu")).dim() == 0
 
 
+@pytest.mark.parametrize(
+    "move, moved",
+    [
+        (lambda t: t.to("cpu:0"), True),
+        (lambda t: t.to(torch.device("cpu", 0)), True),
+        (lambda t: torch.as_tensor(t, device="cpu:0"), True),
+        (lambda t: t.to("cpu"), False),  # train_one_epoch's default device: not the one given
+        (lambda t: torch.as_tensor(t, device="cpu"), False),
+        (lambda t: torch.as_tensor(t.float()), False),
+    ],
+)
+def test_a_batch_for_cpu_0_counts_as_moved_only_there(move: Any, moved: bool) -> None:
+    loader = DataLoader(TensorDataset(torch.randn(4, 3)), batch_size=2)
+    guard_loader(loader, "cpu:0")
+    model = nn.Linear(3, 1)
+    place("cpu:0", model)
+    batch = move(next(iter(loader))[0])
+    if moved:
+        assert type(batch) is torch.Tensor and model(batch).shape == (2, 1)
+    else:
+        with pytest.raises(RuntimeError, match=MISMATCH):
+            model(batch)
+
+
 def test_namedtuple_batches_keep_their_type() -> None:
     from collections import namedtuple
 

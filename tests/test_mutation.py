@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import hw1_forgeries
 import hw1_variants
 import pytest
 from conftest import CLASS_MEMBERS, materialize, step_scores
@@ -51,6 +52,35 @@ def test_every_failure_message_names_a_slide(class_results: dict[str, dict[str, 
             if test["status"] == "failed":
                 assert "Reread: " in test["output"], (name, test["check"])
                 assert "Traceback" not in test["output"], (name, test["check"])
+
+
+for _variant in (*hw1_forgeries.FORGED, *hw1_forgeries.END_TO_END_FORGED, hw1_forgeries.TAMPERED_LIST_MODEL):
+    CLASS_MEMBERS[_variant.name] = lambda target, edits=_variant.edits: materialize(edits, target)
+
+
+@pytest.mark.parametrize("variant", hw1_forgeries.FORGED, ids=lambda v: v.name)
+def test_work_not_done_scores_zero(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
+    # Issue 14: functions that compute nothing, whatever they write onto the grader's objects or patch in
+    # the worker (records, probes, a model that looks the held-out digits up).
+    document = class_results[variant.name]
+    passed = [t["check"] for t in document["tests"] if t["status"] == "passed"]
+    assert document["score"] == 0, f"{variant.name} ({variant.why}) passed {passed}"
+
+
+@pytest.mark.parametrize("variant", hw1_forgeries.END_TO_END_FORGED, ids=lambda v: v.name)
+def test_end_to_end_points_need_learning(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
+    # The rest of the solution is right; the digits are looked up, learnt before the pipeline runs, or not
+    # learnt at all: the end-to-end points must not come.
+    score, _ = step_scores(class_results[variant.name])["end-to-end"]
+    assert score == 0, f"{variant.name} ({variant.why}) got {score} end-to-end points"
+
+
+def test_probe_tampering_gains_nothing(class_results: dict[str, dict[str, Any]]) -> None:
+    # The issue's case: layers in a plain list got 81, and 90 with the model probes told to report them.
+    tampered = class_results[hw1_forgeries.TAMPERED_LIST_MODEL.name]
+    honest = class_results["layers-in-plain-list"]
+    assert tampered["score"] <= honest["score"] < 100, _failures(tampered)
+    assert step_scores(tampered)["model"][0] <= step_scores(honest)["model"][0] < 30
 
 
 CLASS_MEMBERS["repeat-solution"] = lambda target: materialize((), target)

@@ -278,9 +278,13 @@ def _bind(new: str, path: str, writable: bool = False, source: str | None = None
 
 
 def _cover(new: str, path: str) -> None:
-    """An empty tmpfs over ``path`` (inside a bound folder), on which allowed parts are bound again."""
+    """Hide ``path`` (inside a bound folder): an empty tmpfs over a folder, /dev/null over a file."""
     target = new + path
-    syscalls.mount("tmpfs", target, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "size=64k,mode=0755")
+    if os.path.isdir(target):
+        syscalls.mount("tmpfs", target, "tmpfs", syscalls.MS_NOSUID | syscalls.MS_NODEV, "size=64k,mode=0755")
+    elif os.path.lexists(target):
+        syscalls.mount("/dev/null", target, None, syscalls.MS_BIND)
+        syscalls.mount(None, target, None, syscalls.MS_REMOUNT | syscalls.MS_BIND | syscalls.MS_RDONLY)
 
 
 def _work_area(new: str, workspace: Workspace) -> str:

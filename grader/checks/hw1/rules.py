@@ -2,57 +2,36 @@
 
 ``softmax`` and ``cross_entropy`` in ``model.py``, and every helper of the
 student's own files they reach by name (transitively, across the student's
-modules), must not use PyTorch's ready-made softmax, log-softmax,
-cross-entropy or NLL, however spelled: an attribute (``torch.softmax``,
-``F.cross_entropy``, ``x.log_softmax``, ``nn.CrossEntropyLoss``), a name
-imported under any alias, at module level or inside the function
-(``from torch.nn.functional import softmax as sm``, a star import), a
-module-level alias (``sm = F.softmax``), ``getattr`` or a subscript with the
-name as a string, or ``eval``/``exec`` of code that names one. Calling the
+modules, methods of the student's classes included), may use only what
+:mod:`grader.checks.hw1.allowed` lists: elementary tensor operations (exp, log,
+max/amax, sum, logsumexp, gather, indexing, arithmetic...) and plain builtins.
+Everything a library offers beyond that is outside the rule however it is
+reached: an attribute (``F.softmin``, ``torch.distributions.Categorical``,
+``x.log_softmax``), a name imported under any alias, at module level or inside
+the function, a star import, a module-level alias (``sm = F.softmin``), a
+method called on some object (``x.softmax()``), or ``getattr``/``eval`` (not
+allowed builtins, so names assembled at run time are caught too). Calling the
 student's own ``softmax`` (or any helper of theirs) is fine, and so is
 everything outside those two functions (``build_loss`` returns
 ``nn.CrossEntropyLoss()``). The source is only parsed, never run.
 
 Names are resolved the way Python would after the module ran (the last
-module-level binding wins). Known blind spots, accepted: names assembled at run
-time (``getattr(F, "soft" + "max")``), and a student's own method that happens
-to be called ``softmax`` on an object (reported as if it were torch's).
+module-level binding wins). Known blind spot, accepted: a student's own method
+that happens to share a name with a forbidden one (``obj.softmax()``) is
+reported as if it were torch's.
 """
 
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Attribute and imported names that are PyTorch's ready-made versions (torch.*, torch.special.*,
-#: torch.nn.functional.*, torch._C._nn.*, torch.ops.aten.*, tensor methods and nn modules).
-FORBIDDEN = frozenset(
-    {
-        "softmax",
-        "log_softmax",
-        "_softmax",
-        "_log_softmax",
-        "cross_entropy",
-        "cross_entropy_loss",
-        "nll_loss",
-        "nll_loss_nd",
-        "nll_loss2d",
-        "Softmax",
-        "Softmax2d",
-        "LogSoftmax",
-        "CrossEntropyLoss",
-        "NLLLoss",
-        "NLLLoss2d",
-    }
-)
+from grader.checks.hw1 import allowed
+
 #: The functions the rule is about, in ``model.py``.
 ROOTS = ("softmax", "cross_entropy")
-_GETATTR_LIKE = frozenset({"getattr", "attrgetter", "methodcaller", "__getattribute__", "__getattr__", "get"})
-_DYNAMIC_CODE = frozenset({"eval", "exec", "compile"})
-_FORBIDDEN_WORD = re.compile(r"\b(" + "|".join(sorted(FORBIDDEN)) + r")\b")
 
 
 class SourceError(Exception):
@@ -82,10 +61,10 @@ class Violation:
 
 @dataclass(frozen=True)
 class _Binding:
-    """What a name is bound to: a definition or value, a student import, a forbidden import, a star import."""
+    """What a name is bound to: a definition or value, a student import, a library import, a star import."""
 
     line: int
-    kind: str  # "node" (def, class or assigned value), "student", "forbidden", "star" or "other" (any other import)
+    kind: str  # "node" (def, class or assigned value), "student", "library" or "star"
     node: ast.AST | None = None
     module: str = ""
     attr: str | None = None
@@ -103,8 +82,15 @@ class _Module:
         self.lines = lines
         self.bindings: dict[str, list[_Binding]] = {}
         self.stars: list[str] = []
+        #: The methods of the module's classes, by name (``helper.stable(x)`` is followed into them).
+        self.methods: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self._is_student = is_student
         self._collect(tree.body)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ClassDef):
+                for item in node.body:
+                    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+                        self.methods.setdefault(item.name, []).append(item)
 
     def last(self, name: str) -> _Binding | None:
         """The binding in force after the module ran (the last one in source order)."""
@@ -140,7 +126,7 @@ class _Module:
 def _import_bindings(
     stmt: ast.Import | ast.ImportFrom, is_student: Callable[[str], bool]
 ) -> list[tuple[str, _Binding]]:
-    """The names an import binds: student modules, forbidden names, and "other" (a library's module or name).
+    """The names an import binds: student modules or names, and library modules or names (with their full path).
 
     A star import comes back under the name ``*`` with the module it reads from.
     """
@@ -148,11 +134,9 @@ def _import_bindings(
     if isinstance(stmt, ast.Import):
         for alias in stmt.names:
             bound = alias.asname or alias.name.partition(".")[0]
-            if is_student(alias.name):
-                target = alias.name if alias.asname else alias.name.partition(".")[0]
-                found.append((bound, _Binding(stmt.lineno, "student", module=target)))
-            else:
-                found.append((bound, _Binding(stmt.lineno, "other")))
+            target = alias.name if alias.asname else alias.name.partition(".")[0]
+            kind = "student" if is_student(alias.name) else "library"
+            found.append((bound, _Binding(stmt.lineno, kind, module=target, what=_imported(target, alias))))
         return found
     source = stmt.module or ""
     for alias in stmt.names:
@@ -164,12 +148,19 @@ def _import_bindings(
             found.append((bound, _Binding(stmt.lineno, "student", module=submodule)))
         elif stmt.level or is_student(source):
             found.append((bound, _Binding(stmt.lineno, "student", module=source, attr=alias.name)))
-        elif alias.name in FORBIDDEN:
-            alias_text = f" (imported as {bound})" if alias.asname else ""
-            found.append((bound, _Binding(stmt.lineno, "forbidden", what=f"{source}.{alias.name}{alias_text}")))
         else:
-            found.append((bound, _Binding(stmt.lineno, "other")))
+            found.append((bound, _Binding(stmt.lineno, "library", module=submodule, what=_imported(submodule, alias))))
     return found
+
+
+def _imported(path: str, alias: ast.alias) -> str:
+    """How a message names a library import: ``torch.nn.functional.softmin (imported as sm)``."""
+    return f"{path} (imported as {alias.asname})" if alias.asname else path
+
+
+def _allowed_import(binding: _Binding) -> bool:
+    """Whether a library import binds something the rule allows (``torch``, ``torch.nn.functional``, ``torch.exp``)."""
+    return allowed.library_path(binding.module.split(".")[1:])
 
 
 class _Checker:
@@ -234,10 +225,14 @@ class _Checker:
                 if star_mod is not None and star_mod.last(name) is not None:
                     self.follow(star_mod, name, root, via, use, use_mod, depth + 1)
                     return
-            if name in FORBIDDEN and any(self.load(star) is None for star in mod.stars):
-                binding = _Binding(0, "forbidden", what=f"{name} (from a `from ... import *`)")
-            else:
+            if use is None:
                 return
+            # Nothing in the student's files binds it: a builtin, or a name from a library's star import.
+            if any(self.load(star) is None for star in mod.stars) and not allowed.operation(name):
+                self._add(root, use_mod or mod, use.lineno, f"{name} (from a `from ... import *`)", via)
+            elif not any(self.load(star) is None for star in mod.stars) and not allowed.builtin(name):
+                self._add(root, use_mod or mod, use.lineno, name, via)
+            return
         if depth <= 50:
             self._resolve(mod, name, binding, root, via, use, use_mod, depth)
 
@@ -252,11 +247,12 @@ class _Checker:
         use_mod: _Module | None,
         depth: int,
     ) -> None:
-        """Act on what ``name`` is bound to: record a forbidden import, follow a student import, or scan."""
-        if binding.kind == "forbidden":
-            where_mod, where = (use_mod, use) if use is not None else (mod, None)
-            line = getattr(where, "lineno", binding.line)
-            self._add(root, where_mod or mod, line, binding.what, via)
+        """Act on what ``name`` is bound to: check a library import, follow a student import, or scan."""
+        if binding.kind == "library":
+            if not _allowed_import(binding):
+                where_mod, where = (use_mod, use) if use is not None else (mod, None)
+                line = getattr(where, "lineno", binding.line)
+                self._add(root, where_mod or mod, line, binding.what, via)
         elif binding.kind == "student":
             target = self.load(binding.module)
             if target is not None and binding.attr is not None:
@@ -267,7 +263,7 @@ class _Checker:
             self.scan(mod, binding.node, root, chain)
 
     def scan(self, mod: _Module, node: ast.AST, root: str, via: tuple[str, ...]) -> None:
-        """Look through one definition or value for forbidden uses and for helpers to follow."""
+        """Look through one definition or value for what the rule does not allow, and for helpers to follow."""
         key = (mod.name, id(node))
         if key in self._seen:
             return
@@ -281,39 +277,73 @@ class _Checker:
             for name, binding in _import_bindings(sub, lambda module: self.module_path(module) is not None)
             if name != "*"
         }
+        # ``torch.nn.functional.softmin`` is one chain: its inner attributes are judged with it.
+        inner = {id(sub.value) for sub in _walk(node) if isinstance(sub, ast.Attribute)}
+        called = {id(sub.func) for sub in _walk(node) if isinstance(sub, ast.Call)}
         for sub in _walk(node):
-            if isinstance(sub, ast.Attribute):
-                self._attribute(mod, sub, root, via, imported)
+            if isinstance(sub, ast.Attribute) and id(sub) not in inner:
+                self._attribute(mod, sub, root, via, imported, local, id(sub) in called)
             elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in imported:
                 self._resolve(mod, sub.id, imported[sub.id], root, via, sub, mod, 0)
             elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id not in local:
                 self.follow(mod, sub.id, root, via, use=sub, use_mod=mod)
-            elif isinstance(sub, ast.Call) and _call_name(sub.func) in _GETATTR_LIKE | _DYNAMIC_CODE:
-                dynamic = _call_name(sub.func) in _DYNAMIC_CODE
-                for arg in sub.args:
-                    if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
-                        continue
-                    if arg.value in FORBIDDEN or (dynamic and _FORBIDDEN_WORD.search(arg.value)):
-                        self._add(root, mod, sub.lineno, f"{_call_name(sub.func)}({arg.value!r})", via)
             elif (
-                isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Constant) and sub.slice.value in FORBIDDEN
+                isinstance(sub, ast.Subscript)
+                and isinstance(sub.slice, ast.Constant)
+                and sub.slice.value in allowed.FORBIDDEN
             ):
                 self._add(root, mod, sub.lineno, f"[{sub.slice.value!r}]", via)
 
     def _attribute(
-        self, mod: _Module, node: ast.Attribute, root: str, via: tuple[str, ...], imported: dict[str, _Binding]
+        self,
+        mod: _Module,
+        node: ast.Attribute,
+        root: str,
+        via: tuple[str, ...],
+        imported: dict[str, _Binding],
+        local: set[str],
+        called: bool,
     ) -> None:
+        """Judge one attribute chain: into a student module, on a library module, or on some object."""
+        parts = _dotted(node)
+        binding = None
+        if parts and parts[0] not in local:
+            binding = imported.get(parts[0]) or self._lookup(mod, parts[0])
         # The module the attribute is read from, when it is the student's: ``helpers.x``, and, after
         # ``import mathlib.functional``, ``mathlib.functional.x`` too.
-        parts = _dotted(node.value)
-        binding = (imported.get(parts[0]) or mod.last(parts[0])) if parts else None
         if binding is not None and binding.kind == "student" and binding.attr is None:
-            target = self._submodule(binding.module, parts[1:])
+            target = self._submodule(binding.module, parts[1:-1])
             if target is not None:
                 self.follow(target, node.attr, root, via)
                 return
-        if node.attr in FORBIDDEN:
+        if binding is not None and binding.kind == "library":
+            if not allowed.library_path([*binding.module.split(".")[1:], *parts[1:]]):
+                self._add(root, mod, node.lineno, _unparse(node), via)
+            return
+        # An attribute of some object (a tensor, ``self``, a call's result): a method call must be an allowed
+        # operation or one of the student's own methods; reading data (``x.shape``) is fine.
+        if node.attr in allowed.FORBIDDEN:
             self._add(root, mod, node.lineno, _unparse(node), via)
+        elif called and not allowed.operation(node.attr):
+            methods = [(owner, method) for owner in self._loaded() for method in owner.methods.get(node.attr, ())]
+            for owner, method in methods:
+                self.scan(owner, method, root, (*via, node.attr))
+            if not methods:
+                self._add(root, mod, node.lineno, f"{_unparse(node)}()", via)
+
+    def _lookup(self, mod: _Module, name: str) -> _Binding | None:
+        """What ``name`` is bound to at module level in ``mod`` (or a student module it star-imports)."""
+        binding = mod.last(name)
+        if binding is not None:
+            return binding
+        for star in mod.stars:
+            star_mod = self.load(star)
+            if star_mod is not None and star_mod.last(name) is not None:
+                return self._lookup(star_mod, name)
+        return None
+
+    def _loaded(self) -> list[_Module]:
+        return [module for module in self.modules.values() if module is not None]
 
     def _submodule(self, package: str, parts: list[str]) -> _Module | None:
         """Student module ``package.parts...``, unless a package on the way binds the next part to something else.
@@ -362,9 +392,7 @@ def _walk(node: ast.AST) -> Iterator[ast.AST]:
 
 
 def _local_names(node: ast.AST) -> set[str]:
-    """Names a definition binds for itself (parameters, assignments), which hide module-level ones."""
-    if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-        return set()
+    """Names a definition binds for itself (parameters, assignments, its methods' too), which hide module-level ones."""
     declared = {name for sub in ast.walk(node) if isinstance(sub, ast.Global | ast.Nonlocal) for name in sub.names}
     names = {
         arg.arg
@@ -377,14 +405,6 @@ def _local_names(node: ast.AST) -> set[str]:
     return names - declared
 
 
-def _call_name(func: ast.expr) -> str:
-    if isinstance(func, ast.Name):
-        return func.id
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return ""
-
-
 def _unparse(node: ast.AST) -> str:
     try:
         return ast.unparse(node)
@@ -393,16 +413,21 @@ def _unparse(node: ast.AST) -> str:
 
 
 def find_violations(root: Path, module: str = "model", functions: tuple[str, ...] = ROOTS) -> list[Violation]:
-    """Forbidden uses reachable from ``functions`` of ``module`` in the submission at ``root``.
+    """Uses the rule does not allow, reachable from ``functions`` of ``module`` in the submission at ``root``.
 
-    Raises :class:`SourceError` when a file on the way cannot be parsed (``model.py`` itself included).
+    One per function and line (the shortest, where a chain such as ``torch.distributions.X(...).log_prob()``
+    is caught twice). Raises :class:`SourceError` when a file on the way cannot be parsed (``model.py``
+    itself included).
     """
     checker = _Checker(root)
     if checker.module_path(module) is None:
         raise SourceError(f"{module}.py is missing from the submission")
     for function in functions:
         checker.check(function, module)
-    return sorted(checker.violations, key=lambda v: (functions.index(v.function), v.path, v.line))
+    kept: dict[tuple[str, str, int], Violation] = {}
+    for violation in sorted(checker.violations, key=lambda v: len(v.what)):
+        kept.setdefault((violation.function, violation.path, violation.line), violation)
+    return sorted(kept.values(), key=lambda v: (functions.index(v.function), v.path, v.line))
 
 
 def unwritten(root: Path, module: str = "model", functions: tuple[str, ...] = ROOTS) -> list[str]:

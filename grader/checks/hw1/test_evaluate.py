@@ -1,9 +1,13 @@
 """Step 4 (Evaluation): ``predict`` and ``evaluate`` on a model whose logits are known.
 
 The worker's reference model maps each input to itself (an identity ``Linear``),
-so the loader's ``x`` are logits chosen here, and it records the mode and the
-grad mode of every forward. The model starts in training mode, as it would
-right after training. Expected predictions and accuracies are computed here.
+so the loader's ``x`` are logits chosen here. It starts in training mode, as it
+would right after training. Expected predictions and accuracies are computed
+here, and every verdict rests on what the student's function returns: the
+mode checks' reference model reorders its classes in the wrong mode, so the
+mode shows in the predictions and the accuracy that come back. The probe that builds the model and the
+loader runs in the worker and can be replaced; what the verdicts compare is what the student's function
+returns, against values computed here.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from hypothesis import strategies as st
 from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError
+from grader.sandbox.client import RemoteObject
 
 _SETUP = "grader.probes.hw1.train:evaluation_setup"
 
@@ -65,25 +70,27 @@ class Case:
         return f"logits {logits} in unshuffled batches of {sizes}"
 
 
-def run_student(student: Any, device: str, case: Case, function: str) -> tuple[Any, Any]:
-    """Call the student's ``evaluate.<function>(model, loader, device=device)`` with the model on ``device``.
+def run_student(student: Any, device: str, case: Case, function: str, **model: Any) -> Any:
+    """The student's ``evaluate.<function>(model, loader, device=device)``, with the model on ``device``.
 
-    Returns its value and the model handle. When the call used a batch it had not moved to the device,
-    it runs again on the CPU without the device guard, so that this check still grades its own clause:
-    moving batches is :func:`test_predict_moves_batches_to_device`'s.
+    ``model``: how the reference model differs from the identity (``weight``, ``train_order``,
+    ``grad_order``, see grader.probes.hw1.train.ReferenceLinear). When the call used a batch it had not
+    moved to the device, it runs again on the CPU without the device guard, so that this check still
+    grades its own clause: moving batches is :func:`test_predict_and_evaluate_move_batches_to_device`'s.
     """
     try:
-        return _run(student, device, True, case, function)
+        return run_guarded(student, device, True, case, function, **model)
     except StudentError as exc:
         if DEVICE_MISMATCH not in exc.message:
             raise
-    return _run(student, "cpu", False, case, function)
+    return run_guarded(student, "cpu", False, case, function, **model)
 
 
-def _run(student: Any, device: str, guard: bool, case: Case, function: str) -> tuple[Any, Any]:
+def run_guarded(student: Any, device: str, guard: bool, case: Case, function: str, **model: Any) -> Any:
+    """:func:`run_student` with the device guard as ``guard`` says, and no second run."""
     call = getattr(student.module("evaluate"), function)
-    model, loader = student.probe(_SETUP, case.logits, case.labels, case.batch_size, device, guard)
-    return call(model, loader, device=device), model
+    model, loader = student.probe(_SETUP, case.logits, case.labels, case.batch_size, device, guard, **model)
+    return call(model, loader, device=device)
 
 
 def as_indices(value: Any) -> list[int]:
@@ -151,9 +158,10 @@ def test_predict_argmax_in_order(
     student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
 ) -> None:
     """predict returns the argmax over classes of every sample, in loader order"""
+    # Verdict: the predictions pulled across against the argmax of the logits, computed here.
     assume(samples > batch_size and samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
-    value, _ = run_student(student, device, case, "predict")
+    value = run_student(student, device, case, "predict")
     diagnose_predictions(as_indices(value), case)
 
 
@@ -161,35 +169,87 @@ def test_predict_argmax_in_order(
 FUNCTIONS = ("predict", "evaluate")
 
 
-def _forward_calls(student: Any, device: str, function: str) -> list[tuple[bool, bool, int]]:
-    """(training, grad enabled, batch size) of each forward pass ``function`` made on the FIXED case."""
-    _, model = run_student(student, device, FIXED, function)
-    calls = model.calls
-    expect(len(calls) > 0, f"{function}(model, loader, device={device!r}) never called the model")
-    return calls
+def _modes_case() -> Case:
+    """12 samples of 4 classes whose labels make each class order of the model give its own accuracy.
+
+    A model that rolls the classes by k (``output[:, (j + k) % 4]``) predicts ``(argmax - k) % 4``; the
+    labels are that for k = 0 at 6 samples, k = 1 at 3, k = 2 at 2 and k = 3 at 1, so the accuracy is 6, 3,
+    2 or 1 in 12 and the predictions differ at every sample: what a wrong mode (k = 2 or 3) does shows in
+    both.
+    """
+    logits = torch.randn(12, 4, generator=torch.Generator().manual_seed(11)) * 3
+    shifts = torch.tensor([0, 1, 0, 2, 0, 1, 3, 0, 2, 0, 1, 0])
+    return Case(logits, (logits.argmax(dim=1) - shifts) % 4, batch_size=5)
+
+
+MODES = _modes_case()
+#: Another model's weight (a mix of the classes: whatever a function makes of the model's output changes).
+OTHER = torch.randn(4, 4, generator=torch.Generator().manual_seed(12))
+#: The class orders of the reference models in the wrong mode.
+IN_TRAIN_MODE, WITH_GRADIENTS = [2, 3, 0, 1], [3, 0, 1, 2]
+
+
+def _result(value: Any, function: str) -> Any:
+    """What ``function`` returned as plain, comparable data (a tensor as a list, floats to 9 decimals)."""
+    if isinstance(value, RemoteObject):
+        fail(f"{function} returned {value.type_name}, which stays in the worker: return plain values")
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return [_result(item, function) for item in value]
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def _uses_model(student: Any, device: str, function: str, guard: bool | None = None) -> Any:
+    """``function``'s result on MODES; a failure unless another model gives another result (it uses the model).
+
+    ``guard``: None runs as :func:`run_student` does; True keeps the device guard without a second run.
+    """
+
+    def run(**model: Any) -> Any:
+        if guard is None:
+            return _result(run_student(student, device, MODES, function, **model), function)
+        return _result(run_guarded(student, device, guard, MODES, function, **model), function)
+
+    plain, other = run(), run(weight=OTHER)
+    expect(
+        plain != other,
+        f"{function}(model, loader) returned {show(plain)} for two models whose outputs differ ({MODES.describe()}, "
+        f"labels {MODES.labels.tolist()}, then the same through another Linear layer): it does not use the model's "
+        "output, output = model(x), so how it runs the model cannot be seen",
+    )
+    return plain
 
 
 @check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
+    # Verdict: what predict and evaluate return (pulled across) for a reference model that reorders its
+    # classes while in training mode, compared with what they return for the same model without that: equal
+    # only when the model ran in eval mode. The result must depend on the model's output (another model,
+    # another result), or nothing was seen.
     for function in FUNCTIONS:
-        calls = _forward_calls(student, device, function)
-        in_train = sum(1 for training, _, _ in calls if training)
+        plain = _uses_model(student, device, function)
+        modal = _result(run_student(student, device, MODES, function, train_order=IN_TRAIN_MODE), function)
         expect(
-            in_train == 0,
-            f"in {function}(model, loader), the model was in training mode during {in_train} of its {len(calls)} "
-            f"forward passes: call model.eval() before the loop (dropout and batch norm behave differently in "
-            "training mode)",
+            modal == plain,
+            f"in {function}(model, loader), the model was in training mode: a model that behaves differently in "
+            f"training mode gave {show(modal)} instead of {show(plain)}. Call model.eval() before the loop "
+            "(dropout and batch norm behave differently in training mode)",
         )
 
 
 @check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
 def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
     """predict and evaluate move each batch to `device` before the model sees it"""
+    # Verdict: with the model refusing batches that are not on `device` (a real GPU, or the CPU runner's
+    # guard), predict and evaluate return results that depend on the model's output (pulled across for two
+    # models): the batches reached it. Nothing raising is not enough.
     for function in FUNCTIONS:
-        model, loader = student.probe(_SETUP, FIXED.logits, FIXED.labels, FIXED.batch_size, device, True)
         try:
-            getattr(student.module("evaluate"), function)(model, loader, device=device)
+            _uses_model(student, device, function, guard=True)
         except StudentError as exc:
             explain_device(exc, function, "x = x.to(device) before output = model(x)")
             raise
@@ -198,13 +258,15 @@ def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) 
 @check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
+    # Verdict: as for the eval mode, with a reference model that reorders its classes while gradients are
+    # tracked: the results pulled across must equal those of the model without that.
     for function in FUNCTIONS:
-        calls = _forward_calls(student, device, function)
-        tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
+        plain = _uses_model(student, device, function)
+        modal = _result(run_student(student, device, MODES, function, grad_order=WITH_GRADIENTS), function)
         expect(
-            tracked == 0,
-            f"in {function}(model, loader), gradients were being tracked during {tracked} of the model's "
-            f"{len(calls)} forward passes: run the loop inside `with torch.no_grad():`",
+            modal == plain,
+            f"in {function}(model, loader), gradients were being tracked: a model that behaves differently then "
+            f"gave {show(modal)} instead of {show(plain)}. Run the loop inside `with torch.no_grad():`",
         )
 
 
@@ -216,9 +278,10 @@ def test_evaluate_returns_accuracy_fraction(
     student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
 ) -> None:
     """evaluate returns the accuracy as a fraction in [0, 1]"""
+    # Verdict: the number pulled across against the accuracy of the logits and labels, computed here.
     assume(samples > batch_size and samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
-    value, _ = run_student(student, device, case, "evaluate")
+    value = run_student(student, device, case, "evaluate")
     if isinstance(value, torch.Tensor) and value.dim() == 0 and value.is_floating_point():
         value = value.item()
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -129,6 +129,8 @@ def _handwrite(
 @given(folder=_folders())
 def test_handwrite_items(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:
     """HandWrite returns the PIL image and tensor(word_to_id[label])"""
+    # Verdict: each item, read back by the image_items probe (it only carries values: size, mode, pixels,
+    # label), against the PNG/JPEG files written and re-read here; a replaced probe would have to return them.
     word_to_id, pictures = folder
     files = _write_pictures(scratch, pictures)
     dataset, label = _handwrite(student, files, word_to_id)
@@ -157,6 +159,7 @@ def test_handwrite_items(student: Session, scratch: Path, folder: tuple[dict[str
 @given(folder=_folders())
 def test_handwrite_transform(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:
     """HandWrite passes each image through the transform"""
+    # Verdict: each item pulled across against transform(Image.open(file)) computed here from the file itself.
     word_to_id, pictures = folder
     files = _write_pictures(scratch, pictures)
     transform = student.probe(f"{PROBES}:pixel_transform")
@@ -182,6 +185,7 @@ def test_handwrite_transform(student: Session, scratch: Path, folder: tuple[dict
 @given(folder=_folders())
 def test_handwrite_own_mapping(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:
     """HandWrite keeps its own word_to_id (two datasets, two mappings)"""
+    # Verdict: the labels pulled across from two datasets alive at once against word_to_id computed here.
     word_to_id, pictures = folder
     other = {word: 10 + 3 * number for number, word in enumerate(reversed(list(word_to_id)))}
     files = _write_pictures(scratch, pictures)

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from grader.checks import Step, check, expect, expect_close, expect_tensor, fail
+from grader.checks import CheckFailure, Step, check, expect, expect_close, expect_tensor, fail
 from grader.checks.hw1 import rules, slides
 from grader.checks.hw1.model_support import (
     PHASES,
@@ -56,6 +56,7 @@ def _expect_softmax(student: Session, x: torch.Tensor, dim: int | None, atol: fl
 @check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
 def test_softmax_slide_numbers(student: Session) -> None:
     """softmax reproduces the slides' numbers"""
+    # Verdict: the values returned, pulled across, against the slides' numbers.
     cases = [([0.5, 0.7, 1.3], [0.225, 0.275, 0.500]), ([2.0, 1.0, 0.0], [0.665, 0.244, 0.090])]
     for logits, probs in cases:
         expect_close(_softmax(student, torch.tensor(logits), None), probs, f"softmax({logits})", atol=SLIDE_ATOL)
@@ -73,6 +74,7 @@ def test_softmax_slide_numbers(student: Session) -> None:
 @example(shape=[2, 3], dim_pick=-4, scale=1.0, seed=0)
 def test_softmax_matches_torch(student: Session, shape: list[int], dim_pick: int, scale: float, seed: int) -> None:
     """softmax matches torch.softmax on random inputs (any shape, any dim, the default dim=-1)"""
+    # Verdict: the values returned against torch.softmax, computed here.
     x = seeded(seed, *shape, scale=scale)
     dim = None if dim_pick == -4 else dim_pick % len(shape) - (len(shape) if dim_pick < 0 else 0)
     _expect_softmax(student, x, dim, atol=1e-6, rtol=1e-4)
@@ -81,6 +83,7 @@ def test_softmax_matches_torch(student: Session, shape: list[int], dim_pick: int
 @check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
 def test_softmax_extreme_logits(student: Session) -> None:
     """softmax stays finite and correct for logits up to +-1e4"""
+    # Verdict: the values returned against torch.softmax of the same extreme logits, computed here.
     cases = [
         (torch.tensor([1e4, 0.0, -1e4]), None),
         (torch.tensor([-1e4, -1e4, -1e4]), None),
@@ -109,6 +112,7 @@ def _cross_entropy(student: Session, logits: torch.Tensor, targets: torch.Tensor
 @check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
 def test_cross_entropy_slide_numbers(student: Session) -> None:
     """cross_entropy reproduces the slides' numbers and averages them over a batch, as a 0-dim tensor"""
+    # Verdict: the values returned against the slides' numbers and their mean.
     rows = [[0.9, 0.05, 0.05], [0.1, 0.6, 0.3]]
     for probs, expected in zip(rows, (0.105, 2.302), strict=True):
         logits = torch.tensor([probs]).log()
@@ -137,6 +141,7 @@ def test_cross_entropy_slide_numbers(student: Session) -> None:
 )
 def test_cross_entropy_matches_torch(student: Session, n: int, classes: int, scale: float, seed: int) -> None:
     """cross_entropy matches F.cross_entropy on random inputs"""
+    # Verdict: the values returned against F.cross_entropy, computed here.
     logits = seeded(seed, n, classes, scale=scale)
     targets = torch.randint(0, classes, (n,), generator=torch.Generator().manual_seed(seed + 1))
     what = f"cross_entropy(logits, targets) for logits = {values(logits)}, targets = {targets.tolist()}"
@@ -148,6 +153,7 @@ def test_cross_entropy_matches_torch(student: Session, n: int, classes: int, sca
 @check(points=1, step=Step.MODEL, slide=slides.SOFTMAX)
 def test_cross_entropy_extreme_logits(student: Session) -> None:
     """cross_entropy stays finite and correct for logits up to +-1e4"""
+    # Verdict: the values returned against F.cross_entropy of the same extreme logits, computed here.
     # One row per call: this check is about overflow only; the mean has its own check.
     rows = [[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4 - 1], [0.0, 0.0, 1e4], [-1e4, -1e4, -1e4], [1e4, 1e4 - 1, -1e4]]
     for row, target in [(row, t) for row in rows for t in (0, 2)]:
@@ -168,8 +174,12 @@ def test_cross_entropy_extreme_logits(student: Session) -> None:
 
 
 @check(points=3, step=Step.MODEL, slide=slides.SOFTMAX)
-def test_by_hand_rule(source: Path) -> None:
-    """softmax and cross_entropy are written by hand (no ready-made softmax, log_softmax, cross_entropy, nll_loss)"""
+def test_by_hand_rule(student: Session, source: Path) -> None:
+    """softmax and cross_entropy are written by hand, with elementary operations only, and work"""
+    # Verdict: the submission's source, parsed here (never run): softmax, cross_entropy and every helper they
+    # reach use only what grader.checks.hw1.allowed lists. And values: the points go to functions that work,
+    # so both must agree with torch.softmax / F.cross_entropy, computed here, on the slides' inputs and on
+    # random ones (extreme logits have their own checks).
     try:
         violations = rules.find_violations(source)
         unwritten = rules.unwritten(source)
@@ -177,13 +187,23 @@ def test_by_hand_rule(source: Path) -> None:
         fail(f"the by-hand rule cannot be checked: {exc}")
     if violations:
         fail(
-            "softmax and cross_entropy must be written by hand, without PyTorch's ready-made softmax, "
-            "log_softmax, cross_entropy or nll_loss (functions, tensor methods or nn modules, under any name): "
+            "softmax and cross_entropy must be written by hand, with elementary tensor operations only (exp, log, "
+            "max/amax, sum, logsumexp, gather, indexing, arithmetic; README.md, 'Rules', lists them), not with "
+            "ready-made functions, distributions or modules: "
             + "; ".join(v.describe() for v in violations[:3])
             + (f"; and {len(violations) - 3} more" if len(violations) > 3 else "")
         )
-    # The rule's points go to functions that are written; whether they are right is for the other checks.
     expect(not unwritten, f"nothing written by hand to check yet: {', '.join(unwritten)}")
+    try:
+        for seed, shape, dim in ((0, (3,), None), (1, (4, 5), None), (2, (4, 5), 0), (3, (2, 3, 4), 1)):
+            _expect_softmax(student, seeded(seed, *shape, scale=2.0), dim, atol=1e-5, rtol=1e-4)
+        for seed, n, classes in ((4, 1, 3), (5, 6, 4)):
+            logits = seeded(seed, n, classes, scale=2.0)
+            targets = torch.randint(0, classes, (n,), generator=torch.Generator().manual_seed(seed))
+            what = f"cross_entropy(logits, targets) for logits = {values(logits)}, targets = {targets.tolist()}"
+            expect_close(_cross_entropy(student, logits, targets, what), F.cross_entropy(logits, targets), what)
+    except (CheckFailure, StudentError) as exc:
+        fail(f"the by-hand points go to a softmax and a cross_entropy that work: {exc}")
 
 
 # --- build_loss and build_optimizer ----------------------------------------------------------------------
@@ -211,6 +231,8 @@ def _loss_value(
 @check(points=2, step=Step.MODEL, slide=slides.LOSS)
 def test_build_loss(student: Session) -> None:
     """build_loss returns CrossEntropyLoss, MSELoss and BCELoss for classification, regression and binary"""
+    # Verdict: what the returned loss computes on fixed inputs (pulled across), against nn.CrossEntropyLoss,
+    # nn.MSELoss and nn.BCELoss computed here; never the class name the worker claims.
     probs, labels = torch.sigmoid(seeded(3, 4, 3)), (seeded(4, 4, 3) > 0).float()
     logits, classes = seeded(5, 4, 3, scale=2.0), torch.tensor([2, 0, 1, 1])
     build_loss = student.module("model").build_loss

@@ -67,6 +67,8 @@ def _expect_split(parts: list[list[int]], n: int, fractions: tuple[float, float,
 @given(n=st.integers(1, 60), fractions=_fractions(), seed=st.integers(0, 1000))
 def test_split_parts(student: Session, n: int, fractions: tuple[float, float, float], seed: int) -> None:
     """split_dataset gives disjoint parts of sizes int(f0*n), int(f1*n) and the rest, same seed same split"""
+    # Verdict: the items of the three parts, read back by the read_parts probe (values only; the items name
+    # themselves), against the sizes and the partition computed here, twice for the same seed.
     assume(not _ambiguous(fractions[0], n) and not _ambiguous(fractions[1], n))
     data = student.module("data")
     dataset = student.probe(f"{PROBES}:index_dataset", n)
@@ -86,6 +88,7 @@ def test_split_parts(student: Session, n: int, fractions: tuple[float, float, fl
 @given(n=st.integers(1, 60))
 def test_split_defaults(student: Session, n: int) -> None:
     """split_dataset defaults to fractions (0.8, 0.1, 0.1) and seed 0"""
+    # Verdict: the parts' items pulled across, against the sizes computed here and the explicit call's parts.
     data = student.module("data")
     dataset = student.probe(f"{PROBES}:index_dataset", n)
     what = "split_dataset(dataset)"
@@ -148,6 +151,8 @@ _loader_sizes = st.tuples(st.integers(30, 45), st.integers(5, 20), st.integers(5
 @given(sizes=_loader_sizes, train_bs=st.integers(2, 8), extra=st.integers(1, 10))
 def test_loaders_train(student: Session, sizes: tuple[int, int, int], train_bs: int, extra: int) -> None:
     """make_loaders: the train loader shuffles trainset with batch size train_bs"""
+    # Verdict: two epochs of batches, read back by the loader_batches probe (values only), against the
+    # batch sizes and the items of trainset computed here, and against each other (shuffled).
     eval_bs = train_bs + extra
     loaders, what = _loaders(student, sizes, train_bs, eval_bs)
     n = sizes[0]
@@ -181,6 +186,7 @@ def test_loaders_train(student: Session, sizes: tuple[int, int, int], train_bs: 
 @given(sizes=_loader_sizes, train_bs=st.integers(2, 8), extra=st.integers(1, 10))
 def test_loaders_eval(student: Session, sizes: tuple[int, int, int], train_bs: int, extra: int) -> None:
     """make_loaders: val and test loaders keep their dataset's order with batch size eval_bs"""
+    # Verdict: the batches pulled across against the in-order chunks of valset and testset computed here.
     eval_bs = train_bs + extra
     loaders, what = _loaders(student, sizes, train_bs, eval_bs)
     for name, loader, size, offset in (

@@ -1,10 +1,12 @@
 """Worker-side helpers for the hw1 model checks.
 
 They read a student's model back as plain data (its registered parameters),
-build a small reference network with weights the check sends, and run a few
-fixed optimizer steps on it. The checks recompute every expected value in the
-trusted process; what these helpers report only feeds the comparison or the
-wording of a message.
+shift its parameters as an optimizer's step would reach them, build a small
+reference network with weights the check sends, and run a few fixed optimizer
+steps on it. Student code runs in this process and may replace any of them:
+the checks never take their word for a verdict. Each value they return is
+compared with what the trusted process computes itself, so a replaced helper
+earns nothing unless it returns what the real one would for working code.
 """
 
 from __future__ import annotations
@@ -25,8 +27,18 @@ def named_parameters(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: param.detach().clone() for name, param in model.named_parameters()}
 
 
+def shift_parameters(model: nn.Module, delta: float) -> None:
+    """Lower every tensor ``model.parameters()`` yields (the optimizer's view of the model) by ``delta``."""
+    with torch.no_grad():
+        for param in model.parameters():
+            param.sub_(delta)
+
+
 def hidden_layers(model: nn.Module) -> list[str]:
-    """Attributes holding layers in a plain list, tuple or dict whose parameters ``model`` has not registered."""
+    """Attributes holding layers in a plain list, tuple or dict whose parameters ``model`` has not registered.
+
+    Only worded into a message, after a check already failed on values.
+    """
     registered = {id(param) for param in model.parameters()}
     bookkeeping = vars(nn.Module())  # nn.Module's own registries are dicts of modules too
     found = []
