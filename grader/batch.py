@@ -26,7 +26,6 @@ from typing import Any, TextIO
 import grader
 from grader import hidden as hidden_checks
 from grader.assignments import Assignment
-from grader.checks import Step
 from grader.errors import SubmissionError
 from grader.intake import Submission, find_submissions, inner_zips, locate, prepare
 from grader.progress import Progress
@@ -220,7 +219,7 @@ def _hidden_warning(assignment: Assignment, documents: dict[str, dict[str, Any]]
     for document in documents.values():
         if document["tests"]:
             checks = [
-                CheckResult(t["check"], t["name"], Step(t["step"]), "", t["max_score"], True, hidden=True)
+                CheckResult(t["check"], t["name"], t["step"], "", t["max_score"], True, hidden=True)
                 for t in document["tests"]
                 if t.get("visibility") == "after_published"
             ]
@@ -282,7 +281,9 @@ def run(
             documents = load_results(out, names)
             write_grades(out, documents)
             pending_names = [name for name in names if name not in documents]
-            write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
+            write_atomic(
+                out / "summary.html", summary.render(assignment.name, documents, pending_names, assignment.steps)
+            )
             if hidden and (warning := _hidden_warning(assignment, documents)):
                 log(f"Warning: {warning}")
             files = f"{out / 'grades.csv'} and {out / 'summary.html'}"

@@ -1,7 +1,9 @@
 """``python -m grader``: the command line. Usage errors print one line and exit 2.
 
 python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader list                                                      the assignments, steps, points
 python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
+python -m grader classroom ASSIGNMENT [OUT.yml]                            GitHub Classroom's workflow
 python -m grader assign ASSIGNMENT [--check]                               stubs from the solution
 """
 
@@ -14,7 +16,7 @@ import tempfile
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from grader import assignments, devices, hidden, reporters
 from grader.errors import UsageError
@@ -43,8 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m grader",
         description="Grade a submission of a course assignment.",
-        epilog="Other commands: 'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope "
-        "autograder; 'python -m grader assign ASSIGNMENT' writes the stubs from the solution.",
+        epilog="Other commands: 'python -m grader list' shows the assignments, their steps and points; "
+        "'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope autograder; 'python -m grader "
+        "classroom ASSIGNMENT' writes the GitHub Classroom workflow; 'python -m grader assign ASSIGNMENT' writes "
+        "the stubs from the solution; 'python -m grader audit ASSIGNMENT' grades the mutation corpus.",
     )
     parser.add_argument("assignment", help="assignment name, e.g. hw1")
     parser.add_argument("submission", nargs="?", help="submission folder (default: assignments/<name>)")
@@ -218,7 +222,7 @@ def _assign(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from grader import assign
 
-    stubs = assign.build(assignments.get(args.assignment).name)
+    stubs = assign.build(assignments.get(args.assignment))
     if not args.check:
         assign.write(stubs)
         print(f"Wrote {', '.join(str(stub.path) for stub in stubs)}.")
@@ -233,4 +237,53 @@ def _assign(argv: list[str]) -> int:
     return ExitCode.ALL_PASSED
 
 
-_COMMANDS: dict[str, Callable[[list[str]], int]] = {"gradescope": _gradescope, "assign": _assign}
+def _list(argv: list[str]) -> int:
+    _Parser(prog="python -m grader list", description="Show the assignments, their steps and points.").parse_args(argv)
+    from grader import plugin
+
+    for assignment in assignments.every():
+        checks = [info for _, _, info in plugin.collect(assignment.checks_dir)]
+        total = sum(info.points for info in checks)
+        print(f"{assignment.name}: {assignment.title} ({total:g} points, {_checks(checks)})")
+        for step in assignment.steps:
+            own = [info for info in checks if info.step == step.key]
+            points = f"{sum(info.points for info in own):g} points, {_checks(own)}"
+            print(f"  {step.number}. {step.title:<22}{step.key:<12}{points}")
+        keys = {step.key for step in assignment.steps}
+        for key in sorted({info.step for info in checks} - keys):
+            stray = [info for info in checks if info.step == key]
+            undeclared = f"{_checks(stray)} in step '{key}', which its manifest does not declare"
+            print(f"Warning: {assignment.name} has {undeclared}.", file=sys.stderr)
+        announced = hidden.manifest(assignment)
+        if announced.count:
+            print(f"  and {announced.count} hidden checks worth {announced.points:g} points, run by the staff")
+    return ExitCode.ALL_PASSED
+
+
+def _checks(infos: list[Any]) -> str:
+    return f"{len(infos)} check" + ("" if len(infos) == 1 else "s")
+
+
+def _classroom(argv: list[str]) -> int:
+    parser = _Parser(prog="python -m grader classroom", description="Write the GitHub Classroom workflow.")
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("out", nargs="?", metavar="OUT.yml", help="where to write it (default: standard output)")
+    args = parser.parse_args(argv)
+    from grader import ci
+
+    workflow = ci.classroom_workflow(assignments.get(args.assignment))
+    if args.out is None:
+        print(workflow, end="")
+        return ExitCode.ALL_PASSED
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(workflow, encoding="utf-8")
+    print(f"Wrote {args.out}: save it as .github/workflows/classroom.yml in the template repository.")
+    return ExitCode.ALL_PASSED
+
+
+_COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "gradescope": _gradescope,
+    "assign": _assign,
+    "list": _list,
+    "classroom": _classroom,
+}

@@ -22,22 +22,6 @@ from grader.assignments import Assignment
 from grader.sandbox import Limits, Sandbox, isolation
 from grader.sandbox.isolation import HOME_SECRETS
 
-# What workers need: the zygote imports it once (in parallel with this process's own start-up),
-# so no worker pays for it again.
-PRELOAD = (
-    "torch.nn",
-    "torch.optim",
-    "torch.utils.data",
-    "numpy",
-    "PIL.Image",
-    "csv",
-    "json",
-    "math",
-)
-# Slow imports (about 1 s each) the first checks (Step 1, data) do not need: torch._dynamo comes with the
-# first optimizer made, sklearn.metrics with a student's accuracy_score. Until the zygote has them, a
-# second zygote without them serves the data checks, so checking starts a second or so earlier.
-DEFERRED = ("torch._dynamo", "sklearn.metrics")
 #: What a submission may hold, copied from a folder or unpacked from a zip (see :func:`select`).
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
 COPY_LIMIT_FILES = 2000
@@ -71,8 +55,10 @@ class Grader:
             limits,
             assignment.probe_modules,
             hide=secret_paths(assignment) + hide,
-            preload=PRELOAD,
-            deferred=DEFERRED,
+            # What workers need (the assignment's manifest says): the zygote imports it once, in parallel
+            # with this process's own start-up, so no worker pays for it again.
+            preload=assignment.preload,
+            deferred=assignment.deferred,
         )
         # The checks' own tensors are tiny: threads would only cost (and contend with the workers).
         torch.set_num_threads(1)
@@ -103,6 +89,7 @@ class Grader:
                 show_tracebacks,
                 hidden,
                 self.device,
+                self.assignment.steps,
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:
@@ -112,7 +99,11 @@ class Grader:
         from grader.results import GradeReport
 
         return GradeReport(
-            self.assignment.name, str(submission), collector.results, duration=time.monotonic() - started
+            self.assignment.name,
+            str(submission),
+            collector.results,
+            duration=time.monotonic() - started,
+            step_order=self.assignment.steps,
         )
 
     def close(self) -> None:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import SOLUTION, STUBS
 
-from grader import assign, cli
+from grader import assign, assignments, cli
 from grader.errors import UsageError
 
 
 def test_committed_stubs_are_derived_from_the_solution() -> None:
-    diff = assign.drift(assign.build("hw1"))
+    diff = assign.drift(assign.build(assignments.get("hw1")))
     assert diff == "", f"assignments/hw1 drifted from solutions/hw1; run 'python -m grader assign hw1':\n{diff}"
 
 

@@ -106,7 +106,7 @@ def report() -> GradeReport:
         _check("secret", Step.MODEL, 4, False, hidden=True),
         _check("trains", Step.TRAIN, 5, True),
     ]
-    return GradeReport("hw1", "submission", checks, duration=12.6)
+    return GradeReport("hw1", "submission", checks, duration=12.6, step_order=HW1.steps)
 
 
 def test_results_follow_the_spec_and_hide_hidden_checks(report: GradeReport) -> None:

@@ -50,7 +50,8 @@ def announced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / hidden.MANIFEST).write_text(json.dumps({"count": 2, "points": 10}))
-    monkeypatch.setitem(assignments.ASSIGNMENTS, "hw1", dataclasses.replace(assignments.get("hw1"), checks_dir=checks))
+    moved = dataclasses.replace(assignments.get("hw1"), checks_dir=checks)
+    monkeypatch.setattr(assignments, "get", lambda name: moved)
     monkeypatch.setattr(runner, "Grader", _RecordingGrader)
     _RecordingGrader.calls = []
     submission = tmp_path / "submission"

@@ -2,9 +2,10 @@
 
 A check is an ordinary pytest test (hypothesis welcome) in ``grader/checks/<hw>/``
 that receives the ``student`` fixture (a :class:`grader.sandbox.Session`) and
-declares its points, step and slide as data::
+declares its points, step (a key of the assignment's manifest, ``assignment.toml``) and slide as
+data::
 
-    @check(points=2, step=Step.MODEL, slide=SLIDES.softmax)
+    @check(points=2, step="model", slide=slides.SOFTMAX)
     def test_softmax_slide_numbers(student):
         '''softmax reproduces the slide's numbers'''
         softmax = student.module("model").softmax
@@ -57,14 +58,15 @@ class CheckInfo:
     """The data declared next to a check."""
 
     points: float
-    step: Step
+    #: The key of one of the assignment's steps (its manifest's ``[[steps]]``).
+    step: str
     slide: str
     hidden: bool = False
 
 
-def check(points: float, step: Step, slide: str, hidden: bool = False) -> pytest.MarkDecorator:
-    """Mark a test as a graded check worth ``points`` in ``step``; ``slide`` is what to reread."""
-    return pytest.mark.grader_check(CheckInfo(points, step, slide, hidden))
+def check(points: float, step: str, slide: str, hidden: bool = False) -> pytest.MarkDecorator:
+    """Mark a test as a graded check worth ``points`` in ``step`` (a step key); ``slide`` is what to reread."""
+    return pytest.mark.grader_check(CheckInfo(points, str(step), slide, hidden))
 
 
 class CheckFailure(AssertionError):
