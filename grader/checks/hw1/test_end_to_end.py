@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect_tensor, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect_tensor, fail, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError, SubmissionError
 
@@ -107,7 +107,7 @@ def write_digits(folder: Path) -> tuple[list[str], torch.Tensor, torch.Tensor]:
     return files, torch.from_numpy(features(images[held_out])), torch.from_numpy(labels[held_out])
 
 
-@check(points=10, step=Step.END_TO_END, slide=slides.PIPELINE)
+@check(points=10, step="end-to-end", slide=slides.PIPELINE)
 def test_digits_pipeline_reaches_accuracy(student: Any, scratch: Path, device: str) -> None:
     """your pipeline learns the handwritten digits (at least 0.9 held-out accuracy)"""
     files, x_held, y_held = write_digits(scratch)

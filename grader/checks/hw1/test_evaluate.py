@@ -15,7 +15,7 @@ import torch
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError
 
@@ -143,7 +143,7 @@ class_counts = st.integers(2, 5)
 seeds = st.integers(0, 2**16)
 
 
-@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=3, step="evaluate", slide=slides.EVALUATION)
 @settings(max_examples=15)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=6, batch_size=4, classes=3, seed=0)
@@ -169,7 +169,7 @@ def _forward_calls(student: Any, device: str, function: str) -> list[tuple[bool,
     return calls
 
 
-@check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
     for function in FUNCTIONS:
@@ -183,7 +183,7 @@ def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
         )
 
 
-@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
     """predict and evaluate move each batch to `device` before the model sees it"""
     for function in FUNCTIONS:
@@ -195,7 +195,7 @@ def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) 
             raise
 
 
-@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
     for function in FUNCTIONS:
@@ -208,7 +208,7 @@ def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> No
         )
 
 
-@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=3, step="evaluate", slide=slides.EVALUATION)
 @settings(max_examples=15)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=11, batch_size=4, classes=3, seed=3)

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, optimizers, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, optimizers, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError
 
@@ -293,7 +293,7 @@ def diagnose_loss(value: float, run: Run, case: Case) -> None:
 FIXED = Case.generate(seed=7, samples=10, batch_size=4)
 
 
-@check(points=5, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=5, step="train", slide=slides.TRAINING)
 def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     """train_one_epoch updates the weights with zero_grad, forward, loss, backward and step per batch"""
     train_one_epoch = student.module("train").train_one_epoch
@@ -301,7 +301,7 @@ def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     diagnose_weights(observed, FIXED)
 
 
-@check(points=4, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=4, step="train", slide=slides.TRAINING)
 def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None:
     """train_one_epoch returns the mean loss per sample as a float"""
     train_one_epoch = student.module("train").train_one_epoch
@@ -318,7 +318,7 @@ def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None
     diagnose_loss(loss, run, FIXED)
 
 
-@check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     """train_one_epoch puts the model in training mode"""
     train_one_epoch = student.module("train").train_one_epoch
@@ -334,7 +334,7 @@ def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     )
 
 
-@check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
     """train_one_epoch moves each batch to `device` before the model and the loss see it"""
     train_one_epoch = student.module("train").train_one_epoch
@@ -348,7 +348,7 @@ def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
         raise
 
 
-@check(points=3, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=3, step="train", slide=slides.TRAINING)
 @settings(max_examples=10)
 @given(
     samples=st.integers(1, 12),
@@ -368,7 +368,7 @@ def test_one_epoch_any_sizes(
     diagnose_loss(epoch_loss_value(value, "the value train_one_epoch returned"), replay(case), case)
 
 
-@check(points=4, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=4, step="train", slide=slides.TRAINING)
 def test_train_returns_one_loss_per_epoch(student: Any, device: str) -> None:
     """train runs `epochs` epochs and returns each epoch's loss in order"""
     epochs = 3
