@@ -65,7 +65,7 @@ def peek(path):
 def unreadable_check(points: int) -> str:
     """The source of a hidden check (worth ``points``) that fails if student code can read its file."""
     return f'''
-@check(points={points}, step=Step.MODEL, slide="Step 2-2 Define the loss function")
+@check(points={points}, step="model", slide="Step 2-2 Define the loss function")
 def test_hidden_checks_are_unreadable(student):
     """student code cannot read the hidden checks"""
     seen = student.module("model").peek(__file__)

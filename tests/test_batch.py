@@ -45,7 +45,7 @@ NOT_UTF8 = os.fsdecode(b"caf\xe9")
 
 HIDDEN_CHECK = '''"""A hidden check for the test: student code must not read it."""
 
-from grader.checks import Step, check, expect
+from grader.checks import check, expect
 
 ''' + unreadable_check(2)
 

@@ -15,7 +15,6 @@ from typing import ClassVar
 import pytest
 
 from grader import assignments, cli, hidden, runner
-from grader.checks import Step
 from grader.results import CheckResult, GradeReport
 
 
@@ -32,7 +31,7 @@ class _RecordingGrader:
         check = CheckResult(
             name="test_secret",
             title="a hidden clause holds",
-            step=Step.MODEL,
+            step="model",
             slide="Step 2-2",
             max_score=4,
             passed=True,

@@ -21,36 +21,11 @@ import itertools
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 import torch
-
-
-class Step(StrEnum):
-    """The lecture's four steps, plus the end-to-end run through all of them."""
-
-    DATA = "data"
-    MODEL = "model"
-    TRAIN = "train"
-    EVALUATE = "evaluate"
-    END_TO_END = "end-to-end"
-
-    @property
-    def title(self) -> str:
-        """Heading as the slides name it."""
-        return _STEP_TITLES[self]
-
-
-_STEP_TITLES = {
-    Step.DATA: "Step 1 (Data)",
-    Step.MODEL: "Step 2 (Model)",
-    Step.TRAIN: "Step 3 (Training)",
-    Step.EVALUATE: "Step 4 (Evaluation)",
-    Step.END_TO_END: "End to end",
-}
 
 
 @dataclass(frozen=True)
