@@ -5,6 +5,7 @@ python -m grader list                                                      the a
 python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
 python -m grader classroom ASSIGNMENT [OUT.yml]                            GitHub Classroom's workflow
 python -m grader assign ASSIGNMENT [--check]                               stubs from the solution
+python -m grader audit ASSIGNMENT [--out DIR] [--only GLOB] [--jobs N]      the checks against the corpus
 """
 
 from __future__ import annotations
@@ -281,7 +282,39 @@ def _classroom(argv: list[str]) -> int:
     return ExitCode.ALL_PASSED
 
 
+def _audit(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="python -m grader audit",
+        description="Grade the assignment's mutation corpus in one batch: every correct rewrite must get full "
+        "marks, every bug must lose points in its own step. Exit 1 on any wrong verdict.",
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument(
+        "--out", metavar="DIR", help="keep the graded class, the results and audit.json here (a re-run reuses them)"
+    )
+    parser.add_argument("--only", metavar="GLOB", default="*", help="audit only the variants whose name matches")
+    parser.add_argument("--jobs", type=int, default=devices.usable_cores(), help="grading processes (%(default)s)")
+    parser.add_argument("--timeout", type=float, default=Limits.call_seconds, help="seconds per call into student code")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory limit of a worker")
+    parser.add_argument("--device", choices=devices.CHOICES, default="auto", help="where student code runs")
+    args = parser.parse_args(argv)
+    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
+        raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
+    from grader import audit
+
+    assignment = assignments.get(args.assignment)
+    audit.load_corpus(assignment)  # a corpus that does not apply is a usage error before anything is graded
+    limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
+    device = devices.resolve(args.device)
+    with tempfile.TemporaryDirectory(prefix="grader-audit-") as scratch:
+        workdir = Path(args.out) if args.out else Path(scratch)
+        report = audit.run(assignment, workdir, args.jobs, limits, args.only, device, log=_say)
+        print(audit.render(report))
+    return ExitCode.ALL_PASSED if report.ok else ExitCode.SOME_FAILED
+
+
 _COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "audit": _audit,
     "gradescope": _gradescope,
     "assign": _assign,
     "list": _list,
