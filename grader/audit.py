@@ -294,14 +294,13 @@ class Report:
 
 def render(report: Report) -> str:
     """The report as text: one line per submission, details of each wrong verdict, the mutation score."""
-    width = max(len(v.expectation.name) for v in report.verdicts) + 2
+    width = max(len("submission"), *(len(v.expectation.name) for v in report.verdicts)) + 2
+    said = max(len(v.expectation.describe()) for v in report.verdicts) + 2
     lines = [f"{report.assignment}: audit of {len(report.verdicts)} submissions ({report.seconds:.0f} s)", ""]
-    lines.append(f"  {'':<7}{'submission':<{width}}{'expected':<34}actual")
+    lines.append(f"  {'':<7}{'submission':<{width}}{'expected':<{said}}actual")
     for verdict in report.verdicts:
-        mark = "ok" if verdict.ok else "WRONG"
-        lines.append(
-            f"  {mark:<7}{verdict.expectation.name:<{width}}{verdict.expectation.describe():<34}{verdict.actual()}"
-        )
+        mark, expected = "ok" if verdict.ok else "WRONG", verdict.expectation.describe()
+        lines.append(f"  {mark:<7}{verdict.expectation.name:<{width}}{expected:<{said}}{verdict.actual()}")
         if not verdict.ok:
             indent = " " * 9
             lines.append(f"{indent}{verdict.expectation.why}")
