@@ -96,3 +96,11 @@ def test_every_failure_message_names_a_slide(name: str, audits: dict[str, dict[s
             if test["status"] == "failed":
                 assert "Reread: " in test["output"], (submission, test["check"])
                 assert "Traceback" not in test["output"], (submission, test["check"])
+
+
+def test_hw2_corpus_covers_every_step() -> None:
+    """hw2's corpus holds at least 30 realistic bugs and 10 correct rewrites, bugs in every step but end to end."""
+    hw2 = corpus("hw2")
+    assert len(hw2.buggy) >= 30 and len(hw2.correct) >= 10
+    steps = {step.key for step in assignments.get("hw2").steps if not step.whole_pipeline}
+    assert {variant.step for variant in hw2.buggy} == steps

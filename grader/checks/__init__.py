@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 import torch
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,16 @@ def expect_close(
         fail(f"{what}: expected finite values {show(expected_t)}, got {show(observed_t)}")
     if not torch.allclose(observed_t, expected_t, atol=atol, rtol=rtol):
         fail(f"{what}: expected {show(expected_t)}, got {show(observed_t)}")
+
+
+def attempt(what: str, call: Callable[[], T]) -> T:
+    """Run a call into student code; an exception it raises fails the check with ``what`` as context."""
+    from grader.errors import StudentError
+
+    try:
+        return call()
+    except StudentError as exc:
+        fail(f"{what} failed: {exc}")
 
 
 def expect_raises(error_name: str, call: Any, what: str) -> None:
