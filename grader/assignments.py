@@ -89,10 +89,17 @@ def get(name: str) -> Assignment:
     """Look an assignment up by name, or raise a UsageError that suggests the closest one."""
     known = names()
     if name not in known:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f" Did you mean '{close[0]}'?" if close else f" Known: {', '.join(known)}."
+        close = difflib.get_close_matches(name, known, n=len(known))
+        # As close as the closest: 'hw7' is as near 'hw1' as 'hw2', and neither is a better guess.
+        best = [match for match in close if _closeness(name, match) == _closeness(name, close[0])] if close else []
+        guesses = " or ".join(f"'{match}'" for match in sorted(best))
+        hint = f" Did you mean {guesses}?" if best else f" Known: {', '.join(known)}."
         raise UsageError(f"unknown assignment '{name}'.{hint}")
     return load(CHECKS / name)
+
+
+def _closeness(name: str, other: str) -> float:
+    return difflib.SequenceMatcher(None, name, other).ratio()
 
 
 def every() -> list[Assignment]:
@@ -172,7 +179,9 @@ class _Table:
         self._read.add(key)
         if key not in self._data:
             if default is None:
-                raise KeyError(f"'{self._prefix}{key}' is missing")
+                typo = difflib.get_close_matches(key, [str(other) for other in self._data], n=1)
+                hint = f" (is '{self._prefix}{typo[0]}' a typo?)" if typo else ""
+                raise KeyError(f"'{self._prefix}{key}' is missing{hint}")
             return default
         return self._data[key]
 
