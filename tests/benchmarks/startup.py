@@ -1,9 +1,10 @@
-"""Wall time of grading the reference solution vs. importing what it needs.
+"""Wall time of grading an assignment's reference solution vs. importing what it needs.
 
-    python tests/benchmarks/startup.py [--runs N]
+    python tests/benchmarks/startup.py [ASSIGNMENT] [--runs N]
 
-The bar (issue: hw1 grader): ``python -m grader hw1 solutions/hw1`` takes at
-most 2x the wall time of ``python -c "import torch, sklearn.metrics, PIL.Image"``.
+The bar: ``python -m grader ASSIGNMENT SOLUTION`` (hw1 unless told) takes at most 2x the wall time of
+importing what grading cannot do without, ``python -c "import torch, sklearn.metrics"``, plus
+``PIL.Image`` for an assignment whose workers preload it (hw1's images; hw2 has none).
 Reports the median of N runs of each; stops if a grading does not pass every check.
 """
 
@@ -15,6 +16,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from grader import assignments
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,12 +39,18 @@ def _time(command: list[str], runs: int) -> float:
 def main() -> None:
     """Print both medians and their ratio."""
     parser = argparse.ArgumentParser()
+    parser.add_argument("assignment", nargs="?", default="hw1")
     parser.add_argument("--runs", type=int, default=5)
-    runs = parser.parse_args().runs
-    imports = _time([sys.executable, "-c", "import torch, sklearn.metrics, PIL.Image"], runs)
-    grading = _time([sys.executable, "-m", "grader", "hw1", "solutions/hw1"], runs)
-    print(f"import torch, sklearn.metrics, PIL.Image: {imports:.2f} s (median of {runs})")
-    print(f"python -m grader hw1 solutions/hw1:       {grading:.2f} s (median of {runs})")
+    args = parser.parse_args()
+    assignment = assignments.get(args.assignment)
+    floor = ["torch", "sklearn.metrics", *(["PIL.Image"] if "PIL.Image" in assignment.preload else [])]
+    statement = f"import {', '.join(floor)}"
+    grading_command = ["-m", "grader", assignment.name, assignment.solution]
+    imports = _time([sys.executable, "-c", statement], args.runs)
+    grading = _time([sys.executable, *grading_command], args.runs)
+    width = max(len(statement), len(" ".join(grading_command)) + 7) + 2
+    print(f"{statement + ':':<{width}}{imports:.2f} s (median of {args.runs})")
+    print(f"{'python ' + ' '.join(grading_command) + ':':<{width}}{grading:.2f} s (median of {args.runs})")
     print(f"ratio: {grading / imports:.2f} (bar: 2.00)")
 
 
