@@ -75,6 +75,7 @@ _EXAMPLES = ("Hello, World!", "It's 3.5°C", "", "   ", "Don't STOP—believing!
 @check(points=2, step="data", slide=slides.PREPARE)
 def test_tokenize_examples(student: Session) -> None:
     """tokenize lower-cases and splits words and punctuation (the handout's examples)"""
+    # Rests on: the handout's rule applied here (reference.tokenize) vs what tokenize returned.
     for text in _EXAMPLES:
         _expect_tokens(student, text)
 
@@ -86,6 +87,7 @@ def test_tokenize_examples(student: Session) -> None:
 @example(text="🙂 Ünïcödé ΑΒΓ, 東京!")
 def test_tokenize_any_text(student: Session, text: str) -> None:
     """tokenize follows the rule for any text: any script, emoji, empty or very long"""
+    # Rests on: the handout's rule applied here (reference.tokenize) vs what tokenize returned.
     _expect_tokens(student, text)
 
 
@@ -105,6 +107,7 @@ def test_read_rows(
     student: Session, scratch: Path, rows: list[tuple[str, int]], label_first: bool, quote_all: bool
 ) -> None:
     """read_rows returns every (text, label) row in file order: quoted commas, quotes, line breaks, empty texts"""
+    # Rests on: the rows this check wrote to the file vs what read_rows returned.
     path = write_csv(scratch, rows, label_first, quote_all)
     call = f"read_rows({path.name!r}) for the file {show(path.read_text(encoding='utf-8'), 400)}"
     got = attempt(call, lambda: student.module("data").read_rows(str(path)))
@@ -188,6 +191,7 @@ def _vocab_slip(got: dict[str, Any], tokens: list[list[str]], min_freq: int, wan
 @example(texts=["dog cat", "cat dog"], min_freq=1)
 def test_build_vocab(student: Session, texts: list[str], min_freq: int) -> None:
     """build_vocab: <pad> 0, <unk> 1, then tokens seen min_freq times or more, most frequent first, ties alphabetical"""
+    # Rests on: counts and order computed here from the student's own tokens vs the returned dict.
     call = f"build_vocab({show(texts, 300)}, min_freq={min_freq})"
     got = attempt(call, lambda: student.module("data").build_vocab(texts, min_freq=min_freq))
     if not isinstance(got, dict):
@@ -215,6 +219,7 @@ encode_texts = st.lists(st.sampled_from(("the", "Cat", "sat", ",", "!", "dog", "
 @example(text="The cat sat on the mat!")
 def test_encode(student: Session, text: str) -> None:
     """encode looks each token up in the vocabulary, <unk> (1) for the tokens it does not hold"""
+    # Rests on: lookups computed here in a vocabulary chosen here vs the returned ids.
     call = f"encode({text!r}, {_VOCAB})"
     got = attempt(call, lambda: student.module("data").encode(text, dict(_VOCAB)))
     if isinstance(got, tuple):
