@@ -173,3 +173,20 @@ def test_list_shows_every_assignment_with_its_steps_and_points() -> None:
         "  4. Step 4 (Evaluation)   evaluate    15 points, 5 checks",
         "  5. End to end            end-to-end  10 points, 1 check",
     ]
+
+
+def _handout_points(name: str) -> list[float]:
+    """The points column of the handout's "## Points" table, step by step (without the total)."""
+    text = (ROOT / assignments.get(name).default_submission / "README.md").read_text()
+    table = text.split("## Points", 1)[1].split("\n\n", 2)[1]
+    rows = [line.split("|")[1:3] for line in table.splitlines()[2:]]
+    return [float(points.strip().strip("*")) for step, points in rows if "Total" not in step]
+
+
+def test_every_handout_states_the_points_the_checks_declare() -> None:
+    done = run_grader("list")
+    assert done.returncode == 0, done.stderr
+    for name in assignments.names():
+        lines = done.stdout.split(f"{name}: ", 1)[1].splitlines()[1:]
+        declared = [float(line.split(" points")[0].split()[-1]) for line in lines[: len(assignments.get(name).steps)]]
+        assert _handout_points(name) == declared, name
