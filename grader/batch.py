@@ -26,6 +26,7 @@ from typing import Any, TextIO
 import grader
 from grader import hidden as hidden_checks
 from grader.assignments import Assignment
+from grader.checks import heldout
 from grader.errors import SubmissionError
 from grader.intake import Submission, find_submissions, inner_zips, locate, prepare
 from grader.progress import Progress
@@ -48,12 +49,15 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def grader_key(assignment: str, limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
-    """What results depend on besides the submission: assignment, grader source, limits, device, hidden checks."""
+    """What results depend on besides the submission: assignment, grader source and manifests, limits, device,
+    the held-out data's key, hidden checks."""
     digest = hashlib.sha256(grader.__version__.encode() + b"\0" + assignment.encode())
     digest.update(json.dumps({**limits.to_dict(), "device": device}, sort_keys=True).encode())
     for source in sorted(Path(grader.__file__).parent.rglob("*")):
-        if source.suffix in (".py", ".ini"):
+        if source.suffix in (".py", ".ini", ".toml"):
             digest.update(source.read_bytes())
+    # Only a digest of it: the key itself stays out of OUT/.keys.
+    digest.update(hashlib.sha256(os.environ.get(heldout.VARIABLE, "").encode()).digest())
     for folder in hidden:
         for source in sorted(folder.rglob("*")):
             # Bytecode caches change when the checks are merely imported, not when they change.
