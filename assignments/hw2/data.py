@@ -21,6 +21,7 @@ PAD_ID = 0
 UNK_ID = 1
 SPECIALS = ("<pad>", "<unk>")
 
+
 def tokenize(text: str) -> list[str]:
     """Split ``text`` into tokens: lower case first, then words and punctuation.
 

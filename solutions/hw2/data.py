@@ -19,6 +19,7 @@ PAD_ID = 0
 UNK_ID = 1
 SPECIALS = ("<pad>", "<unk>")
 
+
 # BEGIN SOLUTION
 # A token is a run of word characters (what \w matches), or one character that
 # is neither a word character nor white space (punctuation, a symbol, an emoji).
