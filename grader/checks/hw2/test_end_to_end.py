@@ -21,7 +21,7 @@ from grader.checks.hw2 import reference, slides, textdata
 from grader.errors import StudentError, SubmissionError
 
 _BAR = 0.9
-# Over 200 tasks (python tests/benchmarks/e2e_margin_hw2.py) a correct pipeline reaches 0.967 at worst.
+# Over 200 tasks (python tests/benchmarks/e2e_margin_hw2.py) a correct pipeline reaches 0.963 at worst, 0.985 median.
 _TRAIN, _HELD_OUT = 1200, 600
 _EPOCHS, _LR, _DIM, _MIN_FREQ, _CLIP = 4, 0.03, 16, 2, 1.0
 _TRAIN_BATCH, _EVAL_BATCH = 32, 256

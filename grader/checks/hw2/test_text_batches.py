@@ -156,32 +156,56 @@ def test_collate_batch(student: Session, lengths: list[int], seed: int) -> None:
 # make_loaders
 # --------------------------------------------------------------------------------------------------------------------
 
-_EVAL_OFFSET = 500
+#: Item ``k`` of the train set has the ids ``[10 + k, 9, 9, ...]``; of the eval set ``[510 + k, 509, ...]``.
+_TRAIN_BASE, _EVAL_BASE = 10, 510
 
 
-def loader_items(size: int, offset: int) -> list[tuple[list[int], int]]:
-    """Items that name themselves: item ``k``'s ids start with ``offset + k + 2``; lengths 1 to 4."""
-    return [([offset + k + 2] + [7] * (k % 4), k % 3) for k in range(size)]
+def loader_items(size: int, base: int) -> list[tuple[list[int], int]]:
+    """Items that name themselves by their largest id, ``base + k``; lengths 1 to 4."""
+    return [([base + k] + [base - 1] * (k % 4), k % 3) for k in range(size)]
 
 
-def _batches(student: Session, loader: Any, seed: int, what: str, size: int, offset: int) -> list[list[int]]:
-    """One pass over ``loader``: each batch checked to be the contract's padded dict, as the item numbers it holds."""
-    items = loader_items(size, offset)
+def _same(got: Any, want: Any) -> bool:
+    """Whether two batches are equal (dicts of tensors compared tensor by tensor)."""
+    if isinstance(got, dict) and isinstance(want, dict):
+        return set(got) == set(want) and all(_same(got[key], want[key]) for key in want)
+    if isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor):
+        return got.shape == want.shape and got.dtype == want.dtype and torch.equal(got, want)
+    return bool(got == want)
+
+
+def own_collate(student: Session, items: list[tuple[list[int], int]]) -> Any:
+    """The student's own collate_batch of ``items`` (None when it fails): what their loaders may yield."""
+    sent = [(torch.tensor(ids, dtype=torch.int64), torch.tensor(label)) for ids, label in items]
+    try:
+        return student.module("data").collate_batch(sent)
+    except StudentError:
+        return None
+
+
+def _batches(student: Session, loader: Any, seed: int, what: str, size: int, base: int) -> list[list[int]]:
+    """One pass over ``loader``, as the item numbers of each batch; each batch must be collate_batch's.
+
+    The contract's padded dict, or what the student's own collate_batch makes of the same items: a collate
+    bug costs collate_batch's points, not the loaders' too.
+    """
+    items = loader_items(size, base)
     batches = attempt(f"iterating over {what}", lambda: student.probe(f"{PROBES}:loader_batches", loader, seed))
     found = []
     for index, batch in enumerate(batches):
         where = f"batch {index} of {what}"
-        if not isinstance(batch, dict) or set(batch) != set(KEYS):
+        ids = batch.get("input_ids") if isinstance(batch, dict) else None
+        if not isinstance(ids, torch.Tensor) or ids.dim() != 2 or not ids.shape[1]:
             fail(f"{where} is {show_batch(batch)}: expected collate_batch's dict (pass collate_fn=collate_batch)")
-        ids = expect_tensor(batch["input_ids"], f"{where}['input_ids']")
-        numbers = [int(first) - offset - 2 for first in ids[:, 0]] if ids.dim() == 2 and ids.shape[1] else []
+        numbers = [int(row.max()) - base for row in ids]
         expect(
-            len(numbers) == len(ids) > 0 and all(0 <= number < size for number in numbers),
-            f"{where} has the input_ids {show(ids)}; expected the padded ids of {size} items of the dataset",
+            all(0 <= number < size for number in numbers),
+            f"{where} has the input_ids {show(ids)}; expected the padded ids of items of the dataset",
         )
-        want = reference.collate([items[number] for number in numbers])
+        chosen = [items[number] for number in numbers]
+        want = reference.collate(chosen)
         expect(
-            all(isinstance(batch[key], torch.Tensor) and torch.equal(batch[key], want[key]) for key in KEYS),
+            _same(batch, want) or _same(batch, own_collate(student, chosen)),
             f"{where} is {show_batch(batch)}; expected collate_batch of its items, {show_batch(want)}",
         )
         found.append(numbers)
@@ -190,8 +214,8 @@ def _batches(student: Session, loader: Any, seed: int, what: str, size: int, off
 
 def _loaders(student: Session, sizes: tuple[int, int], train_bs: int, eval_bs: int) -> tuple[Any, Any, str]:
     sets = []
-    for size, offset in zip(sizes, (0, _EVAL_OFFSET), strict=True):
-        items = loader_items(size, offset)
+    for size, base in zip(sizes, (_TRAIN_BASE, _EVAL_BASE), strict=True):
+        items = loader_items(size, base)
         sets.append(student.probe(f"{PROBES}:pair_dataset", [ids for ids, _ in items], [label for _, label in items]))
     what = f"make_loaders(trainset, evalset, train_bs={train_bs}, eval_bs={eval_bs})"
     try:
@@ -221,7 +245,7 @@ def test_loaders(student: Session, train_size: int, eval_size: int, train_bs: in
     epochs = []
     for seed in (1, 2):
         try:
-            epoch = _batches(student, train_loader, seed, train, train_size, 0)
+            epoch = _batches(student, train_loader, seed, train, train_size, _TRAIN_BASE)
         except StudentError as exc:
             if "stack expects each tensor to be equal size" in exc.message:
                 fail(f"iterating over {train} failed ({exc.message}): pass collate_fn=collate_batch to the DataLoader")
@@ -238,5 +262,5 @@ def test_loaders(student: Session, train_size: int, eval_size: int, train_bs: in
     evaluated = f"the eval loader of {what} (evalset: {eval_size} items)"
     want = [list(range(start, min(start + eval_bs, eval_size))) for start in range(0, eval_size, eval_bs)]
     for seed in (1, 2):
-        got = _batches(student, eval_loader, seed, evaluated, eval_size, _EVAL_OFFSET)
+        got = _batches(student, eval_loader, seed, evaluated, eval_size, _EVAL_BASE)
         expect(got == want, f"{evaluated} gave the items {got}; expected {want}: in order (shuffle=False), eval_bs")
