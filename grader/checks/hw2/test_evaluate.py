@@ -222,8 +222,8 @@ def test_evaluate_accuracy_and_macro_f1(
     assume(samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
     value, _ = run_student(student, device, case, "evaluate")
-    if not isinstance(value, dict) or set(value) != {"accuracy", "macro_f1"}:
-        fail(f"evaluate returned {show(value)}; expected a dict with exactly the keys 'accuracy' and 'macro_f1'")
+    if not isinstance(value, dict) or not {"accuracy", "macro_f1"} <= set(value):
+        fail(f"evaluate returned {show(value)}; expected a dict with the keys 'accuracy' and 'macro_f1'")
     labels, predictions = case.labels, case.predictions
     expected = {"accuracy": accuracy(labels, predictions), "macro_f1": macro_f1(labels, predictions)}
     for key, want in expected.items():

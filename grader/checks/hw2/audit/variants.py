@@ -855,4 +855,28 @@ CORRECT: tuple[Variant, ...] = (
         ),
         "f1_score with zero_division=0",
     ),
+    Variant(
+        "evaluate-more-keys",
+        None,
+        (_evaluate(_F1, _F1 + '        "samples": len(labels),\n'),),
+        "the dict holds the number of samples too",
+    ),
+    Variant(
+        "train-model-zero-grad-keeps-zeros",
+        None,
+        (_train("        optimizer.zero_grad()\n", "        model.zero_grad(set_to_none=False)\n"),),
+        "model.zero_grad(set_to_none=False): zeroed gradients instead of none, through the model",
+    ),
+    Variant(
+        "vocab-ordered-dict",
+        None,
+        (
+            _data(
+                _NUMBER,
+                "    return OrderedDict((token, index) for index, token in enumerate([*SPECIALS, *kept]))\n",
+            ),
+            _data("from collections import Counter\n", "from collections import Counter, OrderedDict\n"),
+        ),
+        "returns an OrderedDict",
+    ),
 )
