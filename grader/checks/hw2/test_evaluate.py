@@ -127,7 +127,7 @@ seeds = st.integers(0, 2**16)
 
 
 @check(points=4, step="evaluate", slide=slides.EVALUATION)
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=7, batch_size=3, classes=3, seed=0)
 def test_predict_argmax_in_order(
@@ -211,7 +211,7 @@ def _number(value: Any, what: str) -> float:
 
 
 @check(points=6, step="evaluate", slide=slides.EVALUATION)
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=11, batch_size=4, classes=3, seed=3)
 def test_evaluate_accuracy_and_macro_f1(

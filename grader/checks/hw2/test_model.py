@@ -52,7 +52,7 @@ _POOLING_SLIPS = {
 
 
 @check(points=5, step="model", slide=slides.MODEL)
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(lengths=st.lists(st.integers(0, 6), min_size=1, max_size=5), dim=st.integers(1, 4), seed=st.integers(0, 2**16))
 @example(lengths=[3, 1], dim=2, seed=0)
 @example(lengths=[0, 2], dim=3, seed=1)
@@ -178,7 +178,7 @@ def _own_pooling(student: Session, embedding: torch.Tensor, ids: torch.Tensor, m
 
 
 @check(points=6, step="model", slide=slides.MODEL)
-@settings(max_examples=10)
+@settings(max_examples=8)
 @given(lengths=st.lists(st.integers(0, 7), min_size=1, max_size=4).filter(lambda lengths: max(lengths) > 0), seed=seeds)
 @example(lengths=[1], seed=0)
 @example(lengths=[0, 3], seed=1)

@@ -81,7 +81,7 @@ def test_tokenize_examples(student: Session) -> None:
 
 
 @check(points=3, step="data", slide=slides.PREPARE)
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(text=any_text)
 @example(text=_LONG)
 @example(text="🙂 Ünïcödé ΑΒΓ, 東京!")
@@ -100,7 +100,7 @@ _rows = st.lists(st.tuples(csv_text, st.integers(0, 20)), min_size=1, max_size=6
 
 
 @check(points=3, step="data", slide=slides.PREPARE)
-@settings(max_examples=20)
+@settings(max_examples=12)
 @given(rows=_rows, label_first=st.booleans(), quote_all=st.booleans())
 @example(rows=[('He said "hi", then left', 1), ("", 0), ("two\nlines", 2)], label_first=False, quote_all=False)
 def test_read_rows(
@@ -184,7 +184,7 @@ def _vocab_slip(got: dict[str, Any], tokens: list[list[str]], min_freq: int, wan
 
 
 @check(points=5, step="data", slide=slides.PREPARE)
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(texts=vocab_texts, min_freq=st.integers(1, 3))
 @example(texts=["b a b", "c a b"], min_freq=1)
 @example(texts=["b a b", "c a b"], min_freq=2)
@@ -213,7 +213,7 @@ encode_texts = st.lists(st.sampled_from(("the", "Cat", "sat", ",", "!", "dog", "
 
 
 @check(points=2, step="data", slide=slides.PREPARE)
-@settings(max_examples=15)
+@settings(max_examples=10)
 @given(text=encode_texts)
 @example(text="")
 @example(text="The cat sat on the mat!")

@@ -47,7 +47,7 @@ def own_encoding(student: Session, texts: list[str], vocab: dict[str, int]) -> l
 
 
 @check(points=4, step="data", slide=slides.DATASET)
-@settings(max_examples=12)
+@settings(max_examples=8)
 @given(rows=_dataset_rows)
 @example(rows=[("", 1), ("The cat sat, the dog!", 0), ('"quoted" line\nbreak', 2)])
 def test_dataset_items(student: Session, scratch: Path, rows: list[tuple[str, int]]) -> None:
@@ -119,7 +119,7 @@ def _slip(got: dict[str, torch.Tensor], items: list[tuple[list[int], int]]) -> s
 
 
 @check(points=6, step="data", slide=slides.DATALOADER)
-@settings(max_examples=25)
+@settings(max_examples=15)
 @given(lengths=_lengths, seed=st.integers(0, 2**16))
 @example(lengths=[4], seed=0)
 @example(lengths=[0, 0], seed=1)
