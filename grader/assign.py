@@ -1,7 +1,8 @@
 """``python -m grader assign hw1 [--check]``: the student stubs, derived from the reference solution.
 
 Instructors write one file, ``solutions/<hw>/<module>.py``; the stub students receive,
-``assignments/<hw>/<module>.py``, is that file with every solution region taken out:
+``assignments/<hw>/<module>.py``, is that file with every solution region taken out (both folders are
+the assignment manifest's ``solution`` and ``submission``):
 
 * ``# BEGIN SOLUTION`` ... ``# END SOLUTION`` preceded by ``# PROMPT: <text>`` becomes
   ``raise NotImplementedError("<text>")`` at the indentation of the ``BEGIN`` line;
@@ -19,6 +20,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.assignments import Assignment
 from grader.errors import UsageError
 
 BEGIN = "# BEGIN SOLUTION"
@@ -69,10 +71,13 @@ def to_stub(source: str, name: str = "<solution>") -> str:
     return _with_instruction(text) if prompted else text
 
 
-def build(assignment: str, solutions: Path | None = None, stubs: Path | None = None) -> list[Stub]:
-    """The stubs of every ``solutions/<assignment>/*.py``, to be written under ``assignments/<assignment>/``."""
-    solutions = solutions or _REPOSITORY / "solutions" / assignment
-    stubs = stubs or _REPOSITORY / "assignments" / assignment
+def build(assignment: Assignment, solutions: Path | None = None, stubs: Path | None = None) -> list[Stub]:
+    """The stubs of every ``*.py`` of the assignment's solution, to be written where its stubs go.
+
+    Both folders are the manifest's (``solution`` and ``submission``, relative to the repository).
+    """
+    solutions = solutions or _REPOSITORY / assignment.solution
+    stubs = stubs or _REPOSITORY / assignment.default_submission
     sources = sorted(solutions.glob("*.py")) if solutions.is_dir() else []
     if not sources:
         raise UsageError(f"no solution files in '{solutions}': 'assign' runs in the grader's repository.")

@@ -27,7 +27,6 @@ import grader
 from grader import grading_key
 from grader import hidden as hidden_checks
 from grader.assignments import Assignment
-from grader.checks import Step
 from grader.errors import SubmissionError
 from grader.intake import Submission, find_submissions, inner_zips, locate, prepare
 from grader.progress import Progress
@@ -50,12 +49,13 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 def grader_key(assignment: str, limits: Limits, hidden: tuple[Path, ...] = (), device: str = "cpu") -> bytes:
-    """What results depend on besides the submission: assignment, grader source, limits, device, hidden checks, key."""
+    """What results depend on besides the submission: assignment, grader source and manifests, limits, device,
+    the grading key, hidden checks."""
     digest = hashlib.sha256(grader.__version__.encode() + b"\0" + assignment.encode())
     digest.update(grading_key.fingerprint())
     digest.update(json.dumps({**limits.to_dict(), "device": device}, sort_keys=True).encode())
     for source in sorted(Path(grader.__file__).parent.rglob("*")):
-        if source.suffix in (".py", ".ini"):
+        if source.suffix in (".py", ".ini", ".toml"):
             digest.update(source.read_bytes())
     for folder in hidden:
         for source in sorted(folder.rglob("*")):
@@ -225,7 +225,7 @@ def _hidden_warning(assignment: Assignment, documents: dict[str, dict[str, Any]]
     for document in documents.values():
         if document["tests"]:
             checks = [
-                CheckResult(t["check"], t["name"], Step(t["step"]), "", t["max_score"], True, hidden=True)
+                CheckResult(t["check"], t["name"], t["step"], "", t["max_score"], True, hidden=True)
                 for t in document["tests"]
                 if t.get("visibility") == "after_published"
             ]
@@ -292,7 +292,9 @@ def run(
             documents = load_results(out, names)
             write_grades(out, documents)
             pending_names = [name for name in names if name not in documents]
-            write_atomic(out / "summary.html", summary.render(assignment.name, documents, pending_names))
+            write_atomic(
+                out / "summary.html", summary.render(assignment.name, documents, pending_names, assignment.steps)
+            )
             if hidden and (warning := _hidden_warning(assignment, documents)):
                 log(f"Warning: {warning}")
             files = f"{out / 'grades.csv'} and {out / 'summary.html'}"

@@ -1,8 +1,11 @@
 """``python -m grader``: the command line. Usage errors print one line and exit 2.
 
 python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader list                                                      the assignments, steps, points
 python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
+python -m grader classroom ASSIGNMENT [OUT.yml]                            GitHub Classroom's workflow
 python -m grader assign ASSIGNMENT [--check]                               stubs from the solution
+python -m grader audit ASSIGNMENT [--out DIR] [--only GLOB] [--jobs N]      the checks against the corpus
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from grader import assignments, devices, grading_key, hidden, reporters
 from grader.errors import UsageError
@@ -43,8 +46,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m grader",
         description="Grade a submission of a course assignment.",
-        epilog="Other commands: 'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope "
-        "autograder; 'python -m grader assign ASSIGNMENT' writes the stubs from the solution.",
+        epilog="Other commands: 'python -m grader list' shows the assignments, their steps and points; "
+        "'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope autograder; 'python -m grader "
+        "classroom ASSIGNMENT' writes the GitHub Classroom workflow; 'python -m grader assign ASSIGNMENT' writes "
+        "the stubs from the solution; 'python -m grader audit ASSIGNMENT' grades the mutation corpus.",
     )
     parser.add_argument("assignment", help="assignment name, e.g. hw1")
     parser.add_argument("submission", nargs="?", help="submission folder (default: assignments/<name>)")
@@ -250,7 +255,7 @@ def _assign(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     from grader import assign
 
-    stubs = assign.build(assignments.get(args.assignment).name)
+    stubs = assign.build(assignments.get(args.assignment))
     if not args.check:
         assign.write(stubs)
         print(f"Wrote {', '.join(str(stub.path) for stub in stubs)}.")
@@ -265,4 +270,85 @@ def _assign(argv: list[str]) -> int:
     return ExitCode.ALL_PASSED
 
 
-_COMMANDS: dict[str, Callable[[list[str]], int]] = {"gradescope": _gradescope, "assign": _assign}
+def _list(argv: list[str]) -> int:
+    _Parser(prog="python -m grader list", description="Show the assignments, their steps and points.").parse_args(argv)
+    from grader import plugin
+
+    for assignment in assignments.every():
+        checks = [info for _, _, info in plugin.collect(assignment.checks_dir)]
+        total = sum(info.points for info in checks)
+        print(f"{assignment.name}: {assignment.title} ({total:g} points, {_checks(checks)})")
+        for step in assignment.steps:
+            own = [info for info in checks if info.step == step.key]
+            points = f"{sum(info.points for info in own):g} points, {_checks(own)}"
+            print(f"  {step.number}. {step.title:<22}{step.key:<12}{points}")
+        keys = {step.key for step in assignment.steps}
+        for key in sorted({info.step for info in checks} - keys):
+            stray = [info for info in checks if info.step == key]
+            undeclared = f"{_checks(stray)} in step '{key}', which its manifest does not declare"
+            print(f"Warning: {assignment.name} has {undeclared}.", file=sys.stderr)
+        announced = hidden.manifest(assignment)
+        if announced.count:
+            print(f"  and {announced.count} hidden checks worth {announced.points:g} points, run by the staff")
+    return ExitCode.ALL_PASSED
+
+
+def _checks(infos: list[Any]) -> str:
+    return f"{len(infos)} check" + ("" if len(infos) == 1 else "s")
+
+
+def _classroom(argv: list[str]) -> int:
+    parser = _Parser(prog="python -m grader classroom", description="Write the GitHub Classroom workflow.")
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("out", nargs="?", metavar="OUT.yml", help="where to write it (default: standard output)")
+    args = parser.parse_args(argv)
+    from grader import ci
+
+    workflow = ci.classroom_workflow(assignments.get(args.assignment))
+    if args.out is None:
+        print(workflow, end="")
+        return ExitCode.ALL_PASSED
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(workflow, encoding="utf-8")
+    print(f"Wrote {args.out}: save it as .github/workflows/classroom.yml in the template repository.")
+    return ExitCode.ALL_PASSED
+
+
+def _audit(argv: list[str]) -> int:
+    parser = _Parser(
+        prog="python -m grader audit",
+        description="Grade the assignment's mutation corpus in one batch: every correct rewrite must get full "
+        "marks, every bug must lose points in its own step. Exit 1 on any wrong verdict.",
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument(
+        "--out", metavar="DIR", help="keep the graded class, the results and audit.json here (a re-run reuses them)"
+    )
+    parser.add_argument("--only", metavar="GLOB", default="*", help="audit only the variants whose name matches")
+    parser.add_argument("--jobs", type=int, default=devices.usable_cores(), help="grading processes (%(default)s)")
+    parser.add_argument("--timeout", type=float, default=Limits.call_seconds, help="seconds per call into student code")
+    parser.add_argument("--memory-mb", type=int, default=Limits.memory_mb, help="memory limit of a worker")
+    parser.add_argument("--device", choices=devices.CHOICES, default="auto", help="where student code runs")
+    args = parser.parse_args(argv)
+    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
+        raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
+    from grader import audit
+
+    assignment = assignments.get(args.assignment)
+    audit.load_corpus(assignment)  # a corpus that does not apply is a usage error before anything is graded
+    limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb)
+    device = devices.resolve(args.device)
+    with tempfile.TemporaryDirectory(prefix="grader-audit-") as scratch:
+        workdir = Path(args.out) if args.out else Path(scratch)
+        report = audit.run(assignment, workdir, args.jobs, limits, args.only, device, log=_say)
+        print(audit.render(report))
+    return ExitCode.ALL_PASSED if report.ok else ExitCode.SOME_FAILED
+
+
+_COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "audit": _audit,
+    "gradescope": _gradescope,
+    "assign": _assign,
+    "list": _list,
+    "classroom": _classroom,
+}

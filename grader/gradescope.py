@@ -3,7 +3,8 @@
 The zip holds what Gradescope's autograder specification asks for at its root,
 ``setup.sh`` and ``run_autograder`` (from ``grader/templates/gradescope/``), plus a copy
 of this package (``grader/``, ``pyproject.toml``, ``README.md``) that ``setup.sh`` installs
-and, with ``--hidden``, the hidden checks as ``hidden/``. The ``results.json`` that
+and, with ``--hidden``, the hidden checks as ``hidden/``. Never the staff-only folders: the
+assignments' mutation corpora (``grader/checks/<hw>/audit/``) and the reference solutions. The ``results.json`` that
 ``run_autograder`` writes is :mod:`grader.reporters.gradescope`. Building the same sources
 twice gives the same bytes: every entry has a fixed date.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from grader.assignments import Assignment
+from grader.assignments import AUDIT, Assignment
 from grader.errors import UsageError
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -47,9 +48,19 @@ def build_zip(assignment: Assignment, out: Path, hidden: Path | None = None) -> 
 def _add_tree(bundle: zipfile.ZipFile, folder: Path, prefix: str) -> None:
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
-        if path.is_file() and not path.is_symlink() and not any(part.endswith(_SKIPPED) for part in relative.parts):
+        if (
+            path.is_file()
+            and not path.is_symlink()
+            and not any(part.endswith(_SKIPPED) for part in relative.parts)
+            and not _staff_only(relative)
+        ):
             executable = path.stat().st_mode & 0o111 != 0
             _add(bundle, f"{prefix}/{relative.as_posix()}", path.read_bytes(), executable=executable)
+
+
+def _staff_only(relative: Path) -> bool:
+    """Whether a path of the package is an assignment's audit folder (checks/<hw>/audit/...)."""
+    return len(relative.parts) > 3 and relative.parts[0] == "checks" and relative.parts[2] == AUDIT
 
 
 def _add(bundle: zipfile.ZipFile, name: str, data: bytes, executable: bool = False) -> None:

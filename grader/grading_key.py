@@ -72,6 +72,11 @@ def derive(purpose: str) -> bytes:
     return hmac.new(_key(), purpose.encode(), hashlib.sha256).digest()
 
 
+def seed(purpose: str) -> int:
+    """A 63-bit seed for ``purpose`` drawn from the key (see :func:`derive`), for generators that take an int."""
+    return int.from_bytes(derive(purpose)[:8], "big") >> 1
+
+
 def fingerprint() -> bytes:
     """What identifies the key without reading it (its file's path, size and modification time).
 

@@ -8,6 +8,7 @@ gets the same score), and writes each check's student-facing message.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import traceback
 from collections.abc import Iterator
@@ -18,7 +19,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
 from hypothesis.internal.reflection import function_digest
 
-from grader.checks import CheckFailure, CheckInfo, Step, new_folder
+from grader.assignments import Step
+from grader.checks import CheckFailure, CheckInfo, new_folder
 from grader.errors import GraderError, ImportFailure, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
@@ -59,9 +61,49 @@ _UNNEEDED_PLUGINS = (
 )
 
 
+#: The pytest configuration of every assignment's checks (the marker, which files are checks).
+_CONFIG = Path(__file__).parent / "checks" / "checks.ini"
+
+
 def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
     """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
     settings.load_profile("grader")
+    with _without_environment(_PYTEST_ENVIRONMENT):
+        code = pytest.main(_arguments(checks_dir, extra), plugins=[collector])
+    if collector.broken:
+        raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
+    return int(code)
+
+
+def collect(checks_dir: Path) -> list[tuple[str, str, CheckInfo]]:
+    """Each check of ``checks_dir`` as (name, title, declared data), without running any: what ``list`` shows."""
+    listing = _Listing()
+    with _without_environment(_PYTEST_ENVIRONMENT), contextlib.redirect_stdout(io.StringIO()):
+        pytest.main([*_arguments(checks_dir, ()), "--collect-only"], plugins=[listing])
+    if listing.broken:
+        raise GraderError(f"the checks could not be loaded: {listing.broken[0]}")
+    return listing.checks
+
+
+class _Listing:
+    """The checks found by a collection, and the modules that failed to import."""
+
+    def __init__(self) -> None:
+        self.checks: list[tuple[str, str, CheckInfo]] = []
+        self.broken: list[str] = []
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            self.broken.append(f"{report.nodeid}: {report.longreprtext.strip().splitlines()[-1]}")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            marker = item.get_closest_marker("grader_check")
+            if marker is not None:
+                self.checks.append((item.name, _title(item), marker.args[0]))
+
+
+def _arguments(checks_dir: Path, extra: tuple[Path, ...]) -> list[str]:
     args = [
         str(checks_dir),
         *map(str, extra),
@@ -71,7 +113,7 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
         "--rootdir",
         str(checks_dir),
         "-c",
-        str(checks_dir / "checks.ini"),
+        str(_CONFIG),
         "--import-mode=importlib",
         "-W",
         "ignore",
@@ -82,11 +124,7 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
     args += ["--disable-plugin-autoload", "-p", "_hypothesis_pytestplugin"]
     for name in _UNNEEDED_PLUGINS:
         args += ["-p", f"no:{name}"]
-    with _without_environment(_PYTEST_ENVIRONMENT):
-        code = pytest.main(args, plugins=[collector])
-    if collector.broken:
-        raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
-    return int(code)
+    return args
 
 
 @contextlib.contextmanager
@@ -112,8 +150,11 @@ class Collector:
         show_tracebacks: bool = False,
         hidden: tuple[Path, ...] = (),
         device: str = "cpu",
+        steps: tuple[Step, ...] = (),
     ) -> None:
         self._sandbox = sandbox
+        #: The assignment's steps, in the lecture's order: every check declares one of them.
+        self._steps = {step.key: step for step in steps}
         self._device = device
         self._root = root
         self._source = source
@@ -125,9 +166,9 @@ class Collector:
         self._sessions: dict[str, Session] = {}
         #: The worker session the checks of one step share, until a fatal error ends it.
         self._shared: Session | None = None
-        self._shared_step: Step | None = None
+        self._shared_step: str | None = None
         #: The step of the last check to run (set once the checks are collected and ordered).
-        self._last_step: Step | None = None
+        self._last_step: str | None = None
         self._hangs = Hangs()
         self._failures: dict[str, BaseException] = {}
         self._durations: dict[str, float] = {}
@@ -143,7 +184,7 @@ class Collector:
     def student(self, request: pytest.FixtureRequest) -> Any:
         """A worker serving the student's submission, shared by the checks of one step.
 
-        One worker per step (data, model, train, evaluate, end to end): a step's checks call the
+        One worker per step of the assignment (hw1: data, model, train, evaluate, end to end): a step's checks call the
         student's code one after another, as one program would, but what one step's module does to the
         process (a global setting changed at import) cannot cost points in another step. Each check still
         starts from the same random state (see Session.begin_check). A check whose call timed out,
@@ -156,8 +197,9 @@ class Collector:
             session.close()
             session = None
         if session is None:
-            # Data checks neither train nor score: a worker without the slow deferred imports serves them.
-            early = step == Step.DATA
+            # Steps the manifest marks early (data checks neither train nor score) need none of the slow
+            # deferred imports: a worker without them serves them.
+            early = step in self._steps and self._steps[step].early
             # After the last step's worker, no other is needed: the zygote need not fork one ahead.
             ahead = step != self._last_step
             session = Session(
@@ -199,12 +241,23 @@ class Collector:
         return self._source
 
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        """Run checks in the lecture's order (data, model, train, evaluate, end to end), whatever the file names."""
-        order = {step: index for index, step in enumerate(Step)}
+        """Run checks in the order of the assignment's steps, whatever the file names.
+
+        A check whose step is not one of the manifest's is a grader bug: the checks are not graded at all.
+        """
+        for item in items:
+            marker = item.get_closest_marker("grader_check")
+            if marker is not None and marker.args[0].step not in self._steps:
+                known = ", ".join(self._steps)
+                self.broken.append(f"{item.nodeid}: step '{marker.args[0].step}' is not one of the steps ({known})")
+        if self.broken:
+            items.clear()  # nothing is graded: run_pytest reports the first problem
+            return
 
         def position(item: pytest.Item) -> int:
             marker = item.get_closest_marker("grader_check")
-            return order[marker.args[0].step] if marker is not None else -1
+            step = self._steps.get(marker.args[0].step) if marker is not None else None
+            return step.number if step is not None else 0
 
         items.sort(key=position)
         steps = [item.get_closest_marker("grader_check") for item in items]
@@ -231,7 +284,7 @@ class Collector:
         nodeid = item.nodeid
         session = self._sessions.pop(nodeid, None)
         error = self._failures.pop(nodeid, None)
-        doc = (getattr(item, "function", None).__doc__ or item.name).strip().splitlines()[0]
+        doc = _title(item)
         message = trace = kind = ""
         if error is not None:
             kind = _error_kind(error, session)
@@ -244,7 +297,7 @@ class Collector:
             CheckResult(
                 name=item.name,
                 title=doc,
-                step=info.step,
+                step=str(info.step),
                 slide=info.slide,
                 max_score=info.points,
                 passed=error is None,
@@ -256,6 +309,11 @@ class Collector:
                 error=kind,
             )
         )
+
+
+def _title(item: pytest.Item) -> str:
+    """A check's title: the first line of its docstring (its name when it has none)."""
+    return (getattr(item, "function", None).__doc__ or item.name).strip().splitlines()[0]
 
 
 def _pin_seed(test: Any) -> None:

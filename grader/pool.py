@@ -74,11 +74,9 @@ def grade_all(
     """
     if not pending:
         return
-    from grader.runner import DEFERRED, PRELOAD
-
     # Imported once here (no torch op runs in this process), inherited by every grading process and zygote
     # (with the deferred imports done, no grading process needs an early zygote), and what the checks use.
-    for name in PRELOAD + DEFERRED + assignment.probe_modules + assignment.check_imports:
+    for name in assignment.preload + assignment.deferred + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
     isolation.choose()  # probed once here (it forks a throwaway process), remembered by every grading process
     jobs = max(1, min(jobs, len(pending)))

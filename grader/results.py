@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from grader.checks import Step
+from grader.assignments import Step
 
 
 @dataclass(frozen=True)
@@ -13,7 +13,8 @@ class CheckResult:
 
     name: str
     title: str
-    step: Step
+    #: The key of the assignment's step the check belongs to.
+    step: str
     slide: str
     max_score: float
     passed: bool
@@ -39,6 +40,11 @@ class StepResult:
     score: float
     max_score: float
 
+    @property
+    def key(self) -> str:
+        """The step's key."""
+        return self.step.key
+
 
 @dataclass
 class GradeReport:
@@ -53,6 +59,8 @@ class GradeReport:
     sandbox: str = ""
     #: What the machine could not wall off or limit (said in the report).
     sandbox_gaps: list[str] = field(default_factory=list)
+    #: The assignment's steps, in the lecture's order (from its manifest).
+    step_order: tuple[Step, ...] = ()
 
     @property
     def score(self) -> float:
@@ -70,12 +78,26 @@ class GradeReport:
         return all(check.passed for check in self.checks)
 
     def steps(self) -> list[StepResult]:
-        """Points per step, in the lecture's order."""
+        """Points per step that has checks, in the assignment's order."""
         results = []
-        for step in Step:
-            checks = [check for check in self.checks if check.step is step]
+        for step in self._known_steps():
+            checks = [check for check in self.checks if check.step == step.key]
             if checks:
                 results.append(
                     StepResult(step, round(sum(c.score for c in checks), 6), round(sum(c.max_score for c in checks), 6))
                 )
         return results
+
+    def step(self, key: str) -> Step:
+        """The step called ``key`` (one the manifest does not declare is titled by its key, numbered last)."""
+        return next(step for step in self._known_steps() if step.key == key)
+
+    def _known_steps(self) -> list[Step]:
+        """The manifest's steps, then any other step a check names (in the order the checks name them)."""
+        steps = list(self.step_order)
+        known = {step.key for step in steps}
+        for key in dict.fromkeys(check.step for check in self.checks):
+            if key not in known:
+                steps.append(Step(key, key, len(steps) + 1))
+                known.add(key)
+        return steps

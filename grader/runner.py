@@ -23,22 +23,6 @@ from grader.assignments import Assignment
 from grader.errors import SubmissionError
 from grader.sandbox import Limits, Sandbox, isolation
 
-# What workers need: the zygote imports it once (in parallel with this process's own start-up),
-# so no worker pays for it again.
-PRELOAD = (
-    "torch.nn",
-    "torch.optim",
-    "torch.utils.data",
-    "numpy",
-    "PIL.Image",
-    "csv",
-    "json",
-    "math",
-)
-# Slow imports (about 1 s each) the first checks (Step 1, data) do not need: torch._dynamo comes with the
-# first optimizer made, sklearn.metrics with a student's accuracy_score. Until the zygote has them, a
-# second zygote without them serves the data checks, so checking starts a second or so earlier.
-DEFERRED = ("torch._dynamo", "sklearn.metrics")
 #: What a submission may hold, copied from a folder or unpacked from a zip (see :func:`select`).
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
 COPY_LIMIT_FILES = 2000
@@ -77,8 +61,10 @@ class Grader:
         self.sandbox = Sandbox(
             limits,
             assignment.probe_modules,
-            preload=PRELOAD,
-            deferred=DEFERRED,
+            # What workers need (the assignment's manifest says): the zygote imports it once, in parallel
+            # with this process's own start-up, so no worker pays for it again.
+            preload=assignment.preload,
+            deferred=assignment.deferred,
             # The view is an allow-list; these are named in case one lies on an import path.
             forbid=hide + tuple(path for path in (grading_key.key_file(),) if path is not None),
             cuda=device == "cuda",
@@ -112,6 +98,7 @@ class Grader:
                 show_tracebacks,
                 hidden,
                 self.device,
+                self.assignment.steps,
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:
@@ -128,6 +115,7 @@ class Grader:
             duration=time.monotonic() - started,
             sandbox=isolation.describe(),
             sandbox_gaps=isolation.gaps(),
+            step_order=self.assignment.steps,
         )
 
     def close(self) -> None:

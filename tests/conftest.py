@@ -1,17 +1,12 @@
-"""Shared helpers: run the grader as a user would, and grade a whole synthetic class once per session."""
+"""Shared helpers: run the grader as a user would, build variants of a reference solution."""
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "hw1"
@@ -34,19 +29,18 @@ def run_grader(
     )
 
 
-def materialize(edits: Any, target: Path) -> Path:
-    """A copy of the reference solution with ``edits`` (``hw1_variants.Edit``) applied."""
-    shutil.copytree(SOLUTION, target, ignore=shutil.ignore_patterns("__pycache__"))
-    for edit in edits:
-        path = target / edit.file
-        if edit.old == "" and not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(edit.new)
-            continue
-        text = path.read_text()
-        assert text.count(edit.old) == 1, f"{edit.file}: the edit's old text must occur exactly once"
-        path.write_text(text.replace(edit.old, edit.new))
-    return target
+def materialize(edits: Any, target: Path, solution: Path = SOLUTION) -> Path:
+    """A copy of the reference solution (hw1's unless told) with ``edits`` (:class:`grader.audit.Edit`) applied."""
+    from grader import audit
+
+    return audit.materialize(solution, edits, target)
+
+
+def corpus(name: str) -> Any:
+    """The mutation corpus of assignment ``name`` (:class:`grader.audit.Corpus`)."""
+    from grader import assignments, audit
+
+    return audit.load_corpus(assignments.get(name))
 
 
 #: Student code (appended to model.py) that reads any file it can: hidden checks must not be one.
@@ -65,34 +59,12 @@ def peek(path):
 def unreadable_check(points: int) -> str:
     """The source of a hidden check (worth ``points``) that fails if student code can read its file."""
     return f'''
-@check(points={points}, step=Step.MODEL, slide="Step 2-2 Define the loss function")
+@check(points={points}, step="model", slide="Step 2-2 Define the loss function")
 def test_hidden_checks_are_unreadable(student):
     """student code cannot read the hidden checks"""
     seen = student.module("model").peek(__file__)
     expect(seen == "", f"student code read {{len(seen)}} characters of the hidden checks")
 '''
-
-
-#: Extra submissions other test modules add to the one class batch (name -> builder into a folder).
-CLASS_MEMBERS: dict[str, Callable[[Path], None]] = {}
-
-
-@pytest.fixture(scope="session")
-def class_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Grade the solution, the stubs and every variant in ONE batch run; results by submission name."""
-    import hw1_variants
-
-    folder = tmp_path_factory.mktemp("class")
-    shutil.copytree(SOLUTION, folder / "solution")
-    shutil.copytree(STUBS, folder / "stubs", ignore=shutil.ignore_patterns("*.md"))
-    for variant in (*hw1_variants.BUGGY, *hw1_variants.CORRECT):
-        materialize(variant.edits, folder / variant.name)
-    for name, build in CLASS_MEMBERS.items():
-        build(folder / name)
-    out = tmp_path_factory.mktemp("grades")
-    done = run_grader("hw1", "--batch", str(folder), "--out", str(out), "--jobs", "2", timeout=1800)
-    assert done.returncode == 0, done.stderr
-    return {path.stem: json.loads(path.read_text()) for path in out.glob("*.json")}
 
 
 def step_scores(document: dict[str, Any]) -> dict[str, tuple[float, float]]:

@@ -9,20 +9,27 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SOLUTION, STUBS
+from conftest import ROOT, SOLUTION, STUBS
 
-from grader import assign, cli
+from grader import assign, assignments, cli
 from grader.errors import UsageError
 
 
-def test_committed_stubs_are_derived_from_the_solution() -> None:
-    diff = assign.drift(assign.build("hw1"))
-    assert diff == "", f"assignments/hw1 drifted from solutions/hw1; run 'python -m grader assign hw1':\n{diff}"
+@pytest.mark.parametrize("name", assignments.names())
+def test_committed_stubs_are_derived_from_the_solution(name: str) -> None:
+    diff = assign.drift(assign.build(assignments.get(name)))
+    assert diff == "", (
+        f"assignments/{name} drifted from solutions/{name}; run 'python -m grader assign {name}':\n{diff}"
+    )
 
 
-def test_every_stub_function_keeps_its_docstring_and_raises() -> None:
-    for path in sorted(STUBS.glob("*.py")):
-        stub, solution = ast.parse(path.read_text()), ast.parse((SOLUTION / path.name).read_text())
+@pytest.mark.parametrize("name", assignments.names())
+def test_every_stub_function_keeps_its_docstring_and_raises(name: str) -> None:
+    assignment = assignments.get(name)
+    stubs, solutions = ROOT / assignment.default_submission, ROOT / assignment.solution
+    assert sorted(path.name for path in stubs.glob("*.py")) == sorted(f"{module}.py" for module in assignment.modules)
+    for path in sorted(stubs.glob("*.py")):
+        stub, solution = ast.parse(path.read_text()), ast.parse((solutions / path.name).read_text())
         functions = [node for node in ast.walk(stub) if isinstance(node, ast.FunctionDef)]
         assert functions, path
         for function in functions:
@@ -37,10 +44,12 @@ def test_every_stub_function_keeps_its_docstring_and_raises() -> None:
         assert kept == {name for name in public if not name.startswith("_")}, path.name
 
 
-def test_stubs_import_cleanly() -> None:
+@pytest.mark.parametrize("name", assignments.names())
+def test_stubs_import_cleanly(name: str) -> None:
+    assignment = assignments.get(name)
     done = subprocess.run(
-        [sys.executable, "-c", "import data, model, train, evaluate"],
-        cwd=STUBS,
+        [sys.executable, "-c", f"import {', '.join(assignment.modules)}"],
+        cwd=ROOT / assignment.default_submission,
         capture_output=True,
         text=True,
         timeout=300,
@@ -153,4 +162,4 @@ def test_check_exits_1_with_a_diff_when_the_stubs_drift(
 
 def test_assign_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["assign", "hw7"]) == 2
-    assert capsys.readouterr().err == "Error: unknown assignment 'hw7'. Did you mean 'hw1'?\n"
+    assert capsys.readouterr().err == "Error: unknown assignment 'hw7'. Did you mean 'hw1' or 'hw2'?\n"

@@ -25,9 +25,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-import hw1_variants
 import pytest
-from conftest import PEEK, ROOT, SOLUTION, STUBS, materialize, run_grader, unreadable_check
+from conftest import PEEK, ROOT, SOLUTION, STUBS, corpus, materialize, run_grader, unreadable_check
 
 from grader import assignments
 from grader.batch import fingerprint, grader_key, write_atomic
@@ -45,7 +44,7 @@ NOT_UTF8 = os.fsdecode(b"caf\xe9")
 
 HIDDEN_CHECK = '''"""A hidden check for the test: student code must not read it."""
 
-from grader.checks import Step, check, expect
+from grader.checks import check, expect
 
 ''' + unreadable_check(2)
 
@@ -144,7 +143,7 @@ def class_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(STUBS, folder / NOT_UTF8, ignore=shutil.ignore_patterns("*.md"))
     (folder / NOT_UTF8 / os.fsdecode(b"r\xe9sum\xe9.txt")).write_text("not UTF-8\n")
     (folder / HOSTILE_NAME).mkdir()
-    materialize(hw1_variants.BUGGY[0].edits, folder / "grace")  # one bug in Step 1: some points, not all
+    materialize(corpus("hw1").buggy[0].edits, folder / "grace")  # one bug in Step 1: some points, not all
     shutil.copytree(STUBS, folder / LONG_NAME, ignore=shutil.ignore_patterns("*.md"))
     (folder / "zed").symlink_to(folder / "alice")  # its target may be anywhere: not followed
     (folder / "=HYPERLINK(1)").mkdir()

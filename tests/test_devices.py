@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import SOLUTION, materialize, run_grader
+from conftest import SOLUTION, corpus, materialize, run_grader
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -195,9 +195,8 @@ def _device_checks(document: dict[str, Any]) -> dict[str, float]:
 @pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA GPU")
 def test_gpu_gives_the_same_grades_as_the_cpu(tmp_path: Path) -> None:
     """The reference solution and the device mistakes get the same verdicts with --device cuda and cpu."""
-    import hw1_variants
-
-    chosen = [v for v in hw1_variants.BUGGY + hw1_variants.CORRECT if "device" in v.name or "moved" in v.name]
+    hw1 = corpus("hw1")
+    chosen = [v for v in hw1.buggy + hw1.correct if "device" in v.name or "moved" in v.name]
     folders = [SOLUTION, *(materialize(v.edits, tmp_path / v.name) for v in chosen)]
     for folder in folders:
         runs = {}

@@ -15,7 +15,6 @@ from typing import ClassVar
 import pytest
 
 from grader import assignments, cli, hidden, runner
-from grader.checks import Step
 from grader.results import CheckResult, GradeReport
 
 
@@ -32,7 +31,7 @@ class _RecordingGrader:
         check = CheckResult(
             name="test_secret",
             title="a hidden clause holds",
-            step=Step.MODEL,
+            step="model",
             slide="Step 2-2",
             max_score=4,
             passed=True,
@@ -50,7 +49,8 @@ def announced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     checks = tmp_path / "checks"
     checks.mkdir()
     (checks / hidden.MANIFEST).write_text(json.dumps({"count": 2, "points": 10}))
-    monkeypatch.setitem(assignments.ASSIGNMENTS, "hw1", dataclasses.replace(assignments.get("hw1"), checks_dir=checks))
+    moved = dataclasses.replace(assignments.get("hw1"), checks_dir=checks)
+    monkeypatch.setattr(assignments, "get", lambda name: moved)
     monkeypatch.setattr(runner, "Grader", _RecordingGrader)
     _RecordingGrader.calls = []
     submission = tmp_path / "submission"

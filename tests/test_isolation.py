@@ -127,7 +127,7 @@ def _escape_calls(scene: dict[str, Any]) -> list[list[Any]]:
     repository = [
         str(ROOT / "solutions" / "hw1" / "model.py"),
         str(ROOT / ".git" / "HEAD"),
-        str(ROOT / "tests" / "hw1_variants.py"),
+        str(ROOT / "grader" / "checks" / "hw1" / "audit" / "variants.py"),
         str(ROOT / "grader" / "checks" / "hw1" / "test_model.py"),
         str(ROOT / "grader" / "runner.py"),
         str(ROOT / "README.md"),

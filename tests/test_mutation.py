@@ -1,101 +1,115 @@
-"""The mutation suite: every realistic bug loses points in its own step; every correct rewrite gets full marks."""
+"""The mutation suite, through ``python -m grader audit``: for every assignment, each realistic bug of its
+corpus loses points in its own step (and nowhere else but end to end), each correct rewrite gets full marks,
+the reference solution full marks, the untouched stubs none, and the same submission the same verdicts."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-import hw1_forgeries
-import hw1_variants
 import pytest
-from conftest import CLASS_MEMBERS, materialize, step_scores
+from conftest import corpus, run_grader
 
-STEPS = ("data", "model", "train", "evaluate", "end-to-end")
+from grader import assignments
+
+NAMES = assignments.names()
+BUGS = [(name, variant.name) for name in NAMES for variant in corpus(name).buggy]
+CORRECT = [(name, variant.name) for name in NAMES for variant in corpus(name).correct]
+FORGED = [(name, variant.name) for name in NAMES for variant in corpus(name).forged]
 
 
-def _failures(document: dict[str, Any]) -> str:
+@pytest.fixture(scope="session")
+def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """``python -m grader audit NAME --out DIR`` for every assignment: its exit status, output and results."""
+    found = {}
+    for name in NAMES:
+        out = tmp_path_factory.mktemp(f"audit-{name}")
+        done = run_grader("audit", name, "--out", str(out), "--jobs", "2", timeout=1800)
+        report = json.loads((out / "audit.json").read_text())
+        documents = {path.stem: json.loads(path.read_text()) for path in (out / "grades").glob("*.json")}
+        found[name] = {"done": done, "report": report, "documents": documents}
+    return found
+
+
+def _verdict(audits: dict[str, dict[str, Any]], name: str, variant: str) -> dict[str, Any]:
+    return next(v for v in audits[name]["report"]["variants"] if v["name"] == variant)
+
+
+def _failures(audits: dict[str, dict[str, Any]], name: str, variant: str) -> str:
+    document = audits[name]["documents"][variant]
     return "\n".join(f"{t['check']}: {t['output']}" for t in document["tests"] if t["status"] == "failed")
 
 
-def test_reference_solution_gets_full_marks(class_results: dict[str, dict[str, Any]]) -> None:
-    document = class_results["solution"]
-    assert document["max_score"] == 100
-    assert document["score"] == 100, _failures(document)
-    assert set(step_scores(document)) == set(STEPS)
+@pytest.mark.parametrize("name", NAMES)
+def test_audit_passes(name: str, audits: dict[str, dict[str, Any]]) -> None:
+    done, report = audits[name]["done"], audits[name]["report"]
+    wrong = [v for v in report["variants"] if not v["ok"]]
+    assert done.returncode == 0, f"{wrong}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert report["ok"] and report["caught"] == report["bugs"] == len(corpus(name).buggy)
+    assert f"Mutation score: {report['bugs']}/{report['bugs']} bugs caught (100%)" in done.stdout
+    for variant in report["variants"]:
+        assert variant["name"] in done.stdout
 
 
-def test_untouched_stubs_get_zero(class_results: dict[str, dict[str, Any]]) -> None:
-    document = class_results["stubs"]
-    assert document["score"] == 0
-    assert all(t["status"] == "failed" for t in document["tests"])
-    # Every check says why: the stub's NotImplementedError, or (the source rule) that nothing is written yet.
-    assert all("NotImplementedError" in t["output"] or "nothing written" in t["output"] for t in document["tests"])
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_gets_full_marks_and_stubs_none(name: str, audits: dict[str, dict[str, Any]]) -> None:
+    solution, stubs = _verdict(audits, name, "solution"), _verdict(audits, name, "stubs")
+    assert solution["ok"] and solution["score"] == solution["max_score"] == 100, _failures(audits, name, "solution")
+    assert stubs["ok"] and stubs["score"] == 0 and stubs["max_score"] == 100
+    tests = audits[name]["documents"]["stubs"]["tests"]
+    assert all(t["status"] == "failed" for t in tests)
+    # Every check says why: the stub's NotImplementedError, or (a source rule) that nothing is written yet.
+    assert all("NotImplementedError" in t["output"] or "nothing written" in t["output"] for t in tests)
 
 
-@pytest.mark.parametrize("variant", hw1_variants.BUGGY, ids=lambda v: v.name)
-def test_bug_loses_points_in_its_own_step_only(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
-    steps = step_scores(class_results[variant.name])
-    score, max_score = steps[variant.step]
-    assert score < max_score, f"{variant.name} ({variant.why}) lost no points in step {variant.step}"
-    elsewhere = {step: s for step, s in steps.items() if step not in (variant.step, "end-to-end") and s[0] < s[1]}
-    assert not elsewhere, f"{variant.name} also lost points in {elsewhere}:\n{_failures(class_results[variant.name])}"
+@pytest.mark.parametrize("name, variant", BUGS, ids=[f"{n}:{v}" for n, v in BUGS])
+def test_bug_loses_points_in_its_own_step_only(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+    verdict = _verdict(audits, name, variant)
+    assert verdict["ok"], f"{verdict['why']}: {verdict['problems']}\n{_failures(audits, name, variant)}"
+    assert verdict["step"] in verdict["lost"]
 
 
-@pytest.mark.parametrize("variant", hw1_variants.CORRECT, ids=lambda v: v.name)
-def test_correct_rewrite_gets_full_marks(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
-    document = class_results[variant.name]
-    assert document["score"] == document["max_score"] == 100, _failures(document)
+@pytest.mark.parametrize("name, variant", CORRECT, ids=[f"{n}:{v}" for n, v in CORRECT])
+def test_correct_rewrite_gets_full_marks(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+    verdict = _verdict(audits, name, variant)
+    assert verdict["ok"] and verdict["score"] == verdict["max_score"] == 100, _failures(audits, name, variant)
 
 
-def test_every_failure_message_names_a_slide(class_results: dict[str, dict[str, Any]]) -> None:
-    for name, document in class_results.items():
-        for test in document["tests"]:
-            if test["status"] == "failed":
-                assert "Reread: " in test["output"], (name, test["check"])
-                assert "Traceback" not in test["output"], (name, test["check"])
+@pytest.mark.parametrize("name, variant", FORGED, ids=[f"{n}:{v}" for n, v in FORGED])
+def test_work_not_done_scores_zero(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+    """Issue 14: functions that compute nothing, whatever they write onto the grader's objects or patch in the
+    worker (records, probes, a model that looks the held-out data up)."""
+    verdict = _verdict(audits, name, variant)
+    assert verdict["ok"] and verdict["score"] == 0, _failures(audits, name, variant)
 
 
-for _variant in (*hw1_forgeries.FORGED, *hw1_forgeries.END_TO_END_FORGED, hw1_forgeries.TAMPERED_LIST_MODEL):
-    CLASS_MEMBERS[_variant.name] = lambda target, edits=_variant.edits: materialize(edits, target)
+@pytest.mark.parametrize("name", NAMES)
+def test_same_submission_gets_the_same_verdicts(name: str, audits: dict[str, dict[str, Any]]) -> None:
+    again = [v for v in audits[name]["report"]["variants"] if v["expected"] == "same"]
+    assert len(again) == 2 and all(v["ok"] for v in again)
+    documents = audits[name]["documents"]
+    for verdict in again:
+        original = verdict["name"].removesuffix(".again")
+        # The messages too: a check names its input files the same way every run (no random temp names).
+        assert _outputs(documents[original]) == _outputs(documents[verdict["name"]])
 
 
-@pytest.mark.parametrize("variant", hw1_forgeries.FORGED, ids=lambda v: v.name)
-def test_work_not_done_scores_zero(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
-    # Issue 14: functions that compute nothing, whatever they write onto the grader's objects or patch in
-    # the worker (records, probes, a model that looks the held-out digits up).
-    document = class_results[variant.name]
-    passed = [t["check"] for t in document["tests"] if t["status"] == "passed"]
-    assert document["score"] == 0, f"{variant.name} ({variant.why}) passed {passed}"
-
-
-@pytest.mark.parametrize("variant", hw1_forgeries.END_TO_END_FORGED, ids=lambda v: v.name)
-def test_end_to_end_points_need_learning(variant: Any, class_results: dict[str, dict[str, Any]]) -> None:
-    # The rest of the solution is right; the digits are looked up, learnt before the pipeline runs, or not
-    # learnt at all: the end-to-end points must not come.
-    score, _ = step_scores(class_results[variant.name])["end-to-end"]
-    assert score == 0, f"{variant.name} ({variant.why}) got {score} end-to-end points"
-
-
-def test_probe_tampering_gains_nothing(class_results: dict[str, dict[str, Any]]) -> None:
-    # The issue's case: layers in a plain list got 81, and 90 with the model probes told to report them.
-    tampered = class_results[hw1_forgeries.TAMPERED_LIST_MODEL.name]
-    honest = class_results["layers-in-plain-list"]
-    assert tampered["score"] <= honest["score"] < 100, _failures(tampered)
-    assert step_scores(tampered)["model"][0] <= step_scores(honest)["model"][0] < 30
-
-
-CLASS_MEMBERS["repeat-solution"] = lambda target: materialize((), target)
-CLASS_MEMBERS["repeat-bug"] = lambda target: materialize(hw1_variants.BUGGY[0].edits, target)
-
-
-def _verdicts(document: dict[str, Any]) -> list[tuple[str, float, str, str]]:
-    # The messages too: a check names its input files the same way every run (no random temp names).
+def _outputs(document: dict[str, Any]) -> list[tuple[Any, ...]]:
     return [(t["check"], t["score"], t["status"], t["output"]) for t in document["tests"]]
 
 
-@pytest.mark.parametrize(
-    "original, repeat", [("solution", "repeat-solution"), (hw1_variants.BUGGY[0].name, "repeat-bug")]
-)
-def test_same_submission_gets_the_same_verdicts(
-    original: str, repeat: str, class_results: dict[str, dict[str, Any]]
-) -> None:
-    assert _verdicts(class_results[original]) == _verdicts(class_results[repeat])
+@pytest.mark.parametrize("name", NAMES)
+def test_every_failure_message_names_a_slide(name: str, audits: dict[str, dict[str, Any]]) -> None:
+    for submission, document in audits[name]["documents"].items():
+        for test in document["tests"]:
+            if test["status"] == "failed":
+                assert "Reread: " in test["output"], (submission, test["check"])
+                assert "Traceback" not in test["output"], (submission, test["check"])
+
+
+def test_hw2_corpus_covers_every_step() -> None:
+    """hw2's corpus holds at least 30 realistic bugs and 10 correct rewrites, bugs in every step but end to end."""
+    hw2 = corpus("hw2")
+    assert len(hw2.buggy) >= 30 and len(hw2.correct) >= 10
+    steps = {step.key for step in assignments.get("hw2").steps if not step.whole_pipeline}
+    assert {variant.step for variant in hw2.buggy} == steps

@@ -18,8 +18,7 @@ from typing import Any
 
 import pytest
 
-from grader import cli, reporters, runner
-from grader.checks import Step
+from grader import assignments, ci, cli, reporters, runner
 from grader.reporters import classroom, junit
 from grader.results import CheckResult, GradeReport
 
@@ -41,7 +40,7 @@ SUREFIRE_TIME = re.compile(r"(([0-9]{0,3},)*[0-9]{3}|[0-9]{0,3})*(\.[0-9]*)?")
 UNSAFE = 'expected <0.5> & "1" \x00\x1b[31m é'
 
 
-def _check(name: str, step: Step, points: float, passed: bool, hidden: bool = False, error: str = "") -> CheckResult:
+def _check(name: str, step: str, points: float, passed: bool, hidden: bool = False, error: str = "") -> CheckResult:
     message = "" if passed else f"{name}: {UNSAFE}. Reread: Step 2-2."
     return CheckResult(
         name=f"test_{name}",
@@ -60,13 +59,13 @@ def _check(name: str, step: Step, points: float, passed: bool, hidden: bool = Fa
 @pytest.fixture
 def report() -> GradeReport:
     checks = [
-        _check("loads", Step.DATA, 3, True),
-        _check("splits", Step.DATA, 2, False),
-        _check("softmax", Step.MODEL, 2.5, True),
-        _check("hangs", Step.TRAIN, 5, False, error="Timeout"),
-        _check("secret", Step.END_TO_END, 4, True, hidden=True),
+        _check("loads", "data", 3, True),
+        _check("splits", "data", 2, False),
+        _check("softmax", "model", 2.5, True),
+        _check("hangs", "train", 5, False, error="Timeout"),
+        _check("secret", "end-to-end", 4, True, hidden=True),
     ]
-    return GradeReport("hw1", "submission", checks, duration=1234.5)
+    return GradeReport("hw1", "submission", checks, duration=1234.5, step_order=assignments.get("hw1").steps)
 
 
 def assert_junit(document: str) -> ET.Element:
@@ -231,21 +230,27 @@ def test_grading_failure_still_gives_classroom_its_result(
         cli.main(["hw1", str(tmp_path), "--format", "text"])
 
 
-def test_classroom_workflow_template(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", assignments.names())
+def test_classroom_workflow_of_each_assignment(tmp_path: Path, name: str) -> None:
     yaml = pytest.importorskip("yaml")
-    template = Path(reporters.__file__).parent.parent / "templates" / "classroom.yml"
-    workflow = yaml.safe_load(template.read_text())
+    assignment = assignments.get(name)
+    text = ci.classroom_workflow(assignment)
+    assert "@" not in text.replace("actions/checkout@v4", "").replace("setup-python@v5", "").replace("reporter@v1", "")
+    workflow = yaml.safe_load(text)
     (job,) = workflow["jobs"].values()
     steps = {step.get("id") or step["name"]: step for step in job["steps"]}
     install = next(step["run"] for step in job["steps"] if "torch" in step.get("run", ""))
     assert "torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in install
     assert any(step.get("with", {}).get("python-version") == "3.11" for step in job["steps"])
-    assert "python -m grader hw1" in steps["hw1"]["run"] and "--format classroom" in steps["hw1"]["run"]
+    assert f"python -m grader {name} " in steps[name]["run"] and "--format classroom" in steps[name]["run"]
+    assert f"[ ! -f {assignment.modules[0]}.py ] && [ -d assignments/{name} ]" in steps[name]["run"]
     reporter = steps["Autograding Reporter"]
     assert reporter["uses"] == "classroom-resources/autograding-grading-reporter@v1"
-    assert reporter["with"]["runners"] == "hw1"
-    assert reporter["env"] == {"HW1_RESULTS": "${{ steps.hw1.outputs.result }}"}
+    assert reporter["with"]["runners"] == name
+    assert reporter["env"] == {f"{name.upper()}_RESULTS": f"${{{{ steps.{name}.outputs.result }}}}"}
     assert workflow["permissions"]["checks"] == "write"
+    assert cli.main(["classroom", name, str(tmp_path / "classroom.yml")]) == 0
+    assert (tmp_path / "classroom.yml").read_text() == text
 
     # The grading step's fallback: a grader killed before it wrote anything still leaves a result.
     bin_dir = tmp_path / "bin"
@@ -256,7 +261,7 @@ def test_classroom_workflow_template(tmp_path: Path) -> None:
     output.touch()
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output)}
     done = subprocess.run(
-        ["bash", "-e", "-c", steps["hw1"]["run"]],
+        ["bash", "-e", "-c", steps[name]["run"]],
         cwd=tmp_path,
         env=env,
         capture_output=True,

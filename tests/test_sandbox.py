@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from conftest import ROOT, SOLUTION, STUBS, materialize, step_scores
 from hw1_attacks import ATTACKS, EXTRA_FILES, SECRET_ENV, SECRET_VALUE
-from hw1_variants import Edit
 
+from grader.audit import Edit
 from grader.sandbox import isolation
 
 pytestmark = pytest.mark.sandbox

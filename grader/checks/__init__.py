@@ -2,9 +2,10 @@
 
 A check is an ordinary pytest test (hypothesis welcome) in ``grader/checks/<hw>/``
 that receives the ``student`` fixture (a :class:`grader.sandbox.Session`) and
-declares its points, step and slide as data::
+declares its points, step (a key of the assignment's manifest, ``assignment.toml``) and slide as
+data::
 
-    @check(points=2, step=Step.MODEL, slide=SLIDES.softmax)
+    @check(points=2, step="model", slide=slides.SOFTMAX)
     def test_softmax_slide_numbers(student):
         '''softmax reproduces the slide's numbers'''
         softmax = student.module("model").softmax
@@ -18,38 +19,15 @@ from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import pytest
 import torch
 
-
-class Step(StrEnum):
-    """The lecture's four steps, plus the end-to-end run through all of them."""
-
-    DATA = "data"
-    MODEL = "model"
-    TRAIN = "train"
-    EVALUATE = "evaluate"
-    END_TO_END = "end-to-end"
-
-    @property
-    def title(self) -> str:
-        """Heading as the slides name it."""
-        return _STEP_TITLES[self]
-
-
-_STEP_TITLES = {
-    Step.DATA: "Step 1 (Data)",
-    Step.MODEL: "Step 2 (Model)",
-    Step.TRAIN: "Step 3 (Training)",
-    Step.EVALUATE: "Step 4 (Evaluation)",
-    Step.END_TO_END: "End to end",
-}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,14 +35,15 @@ class CheckInfo:
     """The data declared next to a check."""
 
     points: float
-    step: Step
+    #: The key of one of the assignment's steps (its manifest's ``[[steps]]``).
+    step: str
     slide: str
     hidden: bool = False
 
 
-def check(points: float, step: Step, slide: str, hidden: bool = False) -> pytest.MarkDecorator:
-    """Mark a test as a graded check worth ``points`` in ``step``; ``slide`` is what to reread."""
-    return pytest.mark.grader_check(CheckInfo(points, step, slide, hidden))
+def check(points: float, step: str, slide: str, hidden: bool = False) -> pytest.MarkDecorator:
+    """Mark a test as a graded check worth ``points`` in ``step`` (a step key); ``slide`` is what to reread."""
+    return pytest.mark.grader_check(CheckInfo(points, str(step), slide, hidden))
 
 
 class CheckFailure(AssertionError):
@@ -154,6 +133,16 @@ def expect_close(
         fail(f"{what}: expected finite values {show(expected_t)}, got {show(observed_t)}")
     if not torch.allclose(observed_t, expected_t, atol=atol, rtol=rtol):
         fail(f"{what}: expected {show(expected_t)}, got {show(observed_t)}")
+
+
+def attempt(what: str, call: Callable[[], T]) -> T:
+    """Run a call into student code; an exception it raises fails the check with ``what`` as context."""
+    from grader.errors import StudentError
+
+    try:
+        return call()
+    except StudentError as exc:
+        fail(f"{what} failed: {exc}")
 
 
 def expect_raises(error_name: str, call: Any, what: str) -> None:

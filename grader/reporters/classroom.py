@@ -26,7 +26,7 @@ def to_dict(report: GradeReport) -> dict[str, Any]:
         "version": 1,
         "status": "pass" if report.all_passed else "fail",
         "max_score": report.max_score,
-        "tests": [_test(check) for check in report.checks],
+        "tests": [_test(check, report.step(check.step).title) for check in report.checks],
     }
 
 
@@ -63,9 +63,9 @@ def deliver(text: str) -> None:
         output.write(f"result={text}\n")
 
 
-def _test(check: CheckResult) -> dict[str, Any]:
+def _test(check: CheckResult, step: str) -> dict[str, Any]:
     return {
-        "name": f"{check.step.title}: {check.title}",
+        "name": f"{step}: {check.title}",
         "status": "pass" if check.passed else "fail",
         "score": check.score,
         "message": check.message,

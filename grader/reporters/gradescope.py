@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from grader.checks import Step
 from grader.results import CheckResult, GradeReport
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
@@ -21,12 +20,12 @@ _STDOUT_VISIBILITY = "hidden"
 
 
 def to_dict(report: GradeReport) -> dict[str, Any]:
-    """The ``results.json`` document as plain data."""
-    numbers: dict[Step, int] = {}
+    """The ``results.json`` document as plain data; tests are numbered ``<step's number>.<n>``."""
+    numbers: dict[str, int] = {}
     tests = []
     for check in report.checks:
         numbers[check.step] = numbers.get(check.step, 0) + 1
-        tests.append(_test(check, f"{list(Step).index(check.step) + 1}.{numbers[check.step]}"))
+        tests.append(_test(check, f"{report.step(check.step).number}.{numbers[check.step]}"))
     return {
         "score": report.score,
         "execution_time": round(report.duration),
@@ -67,14 +66,15 @@ def _test(check: CheckResult, number: str) -> dict[str, Any]:
         "name": check.title,
         "number": number,
         "output": output,
-        "tags": [check.step.value],
+        "tags": [check.step],
         "visibility": "after_published" if check.hidden else "visible",
     }
 
 
 def _summary(report: GradeReport) -> str:
     """Points per step, over the visible checks only: the summary must not reveal hidden results early."""
-    visible = GradeReport(report.assignment, report.submission, [check for check in report.checks if not check.hidden])
+    checks = [check for check in report.checks if not check.hidden]
+    visible = GradeReport(report.assignment, report.submission, checks, step_order=report.step_order)
     lines = [f"{step.step.title}: {step.score:g}/{step.max_score:g}" for step in visible.steps()]
     hidden = len(report.checks) - len(visible.checks)
     label = "Total of the visible checks" if hidden else "Total"

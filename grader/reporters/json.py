@@ -18,7 +18,7 @@ def to_dict(report: GradeReport) -> dict[str, object]:
             {
                 "name": check.title,
                 "check": check.name,
-                "step": check.step.value,
+                "step": check.step,
                 "score": check.score,
                 "max_score": check.max_score,
                 "status": "passed" if check.passed else "failed",

@@ -61,7 +61,7 @@ def _testcase(suite: ET.Element, assignment: str, check: CheckResult) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=f"{assignment}.{check.step.value}",
+        classname=f"{assignment}.{check.step}",
         name=_xml(check.title),
         time=_seconds(check.duration),
     )

@@ -16,7 +16,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from grader.checks import Step
+from grader.assignments import Step
 
 #: The statuses of a submission graded to the end; any other is listed with its reason.
 NORMAL = "graded"
@@ -40,9 +40,16 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 """
 
 
-def render(assignment: str, documents: dict[str, dict[str, Any]], pending: Sequence[str] = ()) -> str:
-    """The page for ``documents`` (submission name -> batch JSON document); ``pending``: not graded yet."""
+def render(
+    assignment: str, documents: dict[str, dict[str, Any]], pending: Sequence[str] = (), steps: Sequence[Step] = ()
+) -> str:
+    """The page for ``documents`` (submission name -> batch JSON document); ``pending``: not graded yet.
+
+    ``steps``: the assignment's, in its order (from its manifest); a step the documents name that is not
+    among them comes after them, titled by its key.
+    """
     scored = {name: doc for name, doc in documents.items() if doc["tests"]}
+    order = _step_order(scored, steps)
     unusual = {name: doc for name, doc in documents.items() if doc["status"] != NORMAL}
     parts = [
         "<!DOCTYPE html>",
@@ -52,8 +59,8 @@ def render(assignment: str, documents: dict[str, dict[str, Any]], pending: Seque
         f"<h1>{_e(assignment)}: batch summary</h1>",
         _overview(documents, scored, unusual, pending),
         _histogram(scored),
-        _steps(scored),
-        _pass_rates(scored),
+        _steps(scored, order),
+        _pass_rates(scored, order),
         _most_missed(scored),
         _slowest(documents),
         _not_graded(unusual, pending),
@@ -106,22 +113,22 @@ def _histogram(scored: dict[str, dict[str, Any]]) -> str:
     )
 
 
-def _steps(scored: dict[str, dict[str, Any]]) -> str:
+def _steps(scored: dict[str, dict[str, Any]], order: list[tuple[str, str]]) -> str:
     rows = []
-    for step in _step_order(scored):
+    for step, title in order:
         points = [sum(t["score"] for t in doc["tests"] if t["step"] == step) for doc in scored.values()]
         top = max(sum(t["max_score"] for t in doc["tests"] if t["step"] == step) for doc in scored.values())
         average = statistics.fmean(points)
         rows.append(
-            f'<tr data-step="{_e(step)}" data-average="{average:.6g}"><td>{_e(_title(step))}</td>'
+            f'<tr data-step="{_e(step)}" data-average="{average:.6g}"><td>{_e(title)}</td>'
             f'<td class="num">{average:.2f} / {top:g}</td><td>{_meter(average / top if top else 0)}</td></tr>'
         )
     return _table("Average points per step", ["Step", "Average", ""], rows)
 
 
-def _pass_rates(scored: dict[str, dict[str, Any]]) -> str:
+def _pass_rates(scored: dict[str, dict[str, Any]], order: list[tuple[str, str]]) -> str:
     sections = ["<h2>Pass rate of each check</h2>"]
-    for step in _step_order(scored):
+    for step, title in order:
         rows = []
         for check, (title, hidden, passed, total) in _tally(scored, step).items():
             tag = ' <span class="tag">hidden</span>' if hidden else ""
@@ -129,7 +136,7 @@ def _pass_rates(scored: dict[str, dict[str, Any]]) -> str:
                 f'<tr data-check="{_e(check)}" data-passed="{passed}" data-total="{total}"><td>{_e(title)}{tag}</td>'
                 f'<td class="num">{passed}/{total}</td><td>{_meter(passed / total)}</td></tr>'
             )
-        sections.append(f"<h3>{_e(_title(step))}</h3>" + _table("", ["Check", "Passed", ""], rows))
+        sections.append(f"<h3>{_e(title)}</h3>" + _table("", ["Check", "Passed", ""], rows))
     return "".join(sections)
 
 
@@ -198,14 +205,13 @@ def _tally(scored: dict[str, dict[str, Any]], step: str) -> dict[str, tuple[str,
     return tally
 
 
-def _step_order(scored: dict[str, dict[str, Any]]) -> list[str]:
+def _step_order(scored: dict[str, dict[str, Any]], steps: Sequence[Step]) -> list[tuple[str, str]]:
+    """(key, title) of every step a scored document names, in the assignment's order."""
     seen = list(dict.fromkeys(t["step"] for doc in scored.values() for t in doc["tests"]))
-    known = [step.value for step in Step]
-    return sorted(seen, key=lambda step: known.index(step) if step in known else len(known))
-
-
-def _title(step: str) -> str:
-    return Step(step).title if step in {s.value for s in Step} else step
+    known = [step.key for step in steps]
+    titles = {step.key: step.title for step in steps}
+    ordered = sorted(seen, key=lambda key: known.index(key) if key in known else len(known))
+    return [(key, titles.get(key, key)) for key in ordered]
 
 
 def _table(heading: str, columns: list[str], rows: list[str], empty: str = "None.") -> str:

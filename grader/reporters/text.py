@@ -21,7 +21,7 @@ def render(report: GradeReport, color: bool = False) -> str:
         lines.append(
             paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD) + f"  {mark}"
         )
-        for check in (c for c in report.checks if c.step is step.step):
+        for check in (c for c in report.checks if c.step == step.key):
             status = paint("PASS", _GREEN) if check.passed else paint("FAIL", _RED)
             lines.append(f"  {status} {check.title} ({_points(check.score)}/{_points(check.max_score)})")
             if not check.passed:

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect, fail, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.digits_support import HeldOut, held_out, write_digits
 from grader.checks.hw1.model_support import PROBE, Form, Layers, candidates, expect_weights, identify, shapes
@@ -55,7 +55,7 @@ class Trained:
 _PROBE_X = torch.randn(16, 64, generator=torch.Generator().manual_seed(5))
 
 
-@check(points=10, step=Step.END_TO_END, slide=slides.PIPELINE)
+@check(points=10, step="end-to-end", slide=slides.PIPELINE)
 def test_digits_pipeline_reaches_accuracy(student: Any, scratch: Path, device: str) -> None:
     """your pipeline learns the handwritten digits (at least 0.9 held-out accuracy)"""
     # Verdict: the held-out accuracy of the trained parameters, pulled across and run here on digits the

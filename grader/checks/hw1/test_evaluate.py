@@ -19,7 +19,7 @@ import torch
 from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, show
 from grader.checks.hw1 import slides
 from grader.errors import StudentError
 from grader.sandbox.client import RemoteObject
@@ -150,7 +150,7 @@ class_counts = st.integers(2, 5)
 seeds = st.integers(0, 2**16)
 
 
-@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=3, step="evaluate", slide=slides.EVALUATION)
 @settings(max_examples=15)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=6, batch_size=4, classes=3, seed=0)
@@ -223,7 +223,7 @@ def _uses_model(student: Any, device: str, function: str, guard: bool | None = N
     return plain
 
 
-@check(points=2, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
     # Verdict: what predict and evaluate return (pulled across) for a reference model that reorders its
@@ -241,7 +241,7 @@ def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
         )
 
 
-@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
     """predict and evaluate move each batch to `device` before the model sees it"""
     # Verdict: with the model refusing batches that are not on `device` (a real GPU, or the CPU runner's
@@ -255,7 +255,7 @@ def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) 
             raise
 
 
-@check(points=1, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
     # Verdict: as for the eval mode, with a reference model that reorders its classes while gradients are
@@ -270,7 +270,7 @@ def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> No
         )
 
 
-@check(points=3, step=Step.EVALUATE, slide=slides.EVALUATION)
+@check(points=3, step="evaluate", slide=slides.EVALUATION)
 @settings(max_examples=15)
 @given(samples=samples_counts, batch_size=batch_sizes, classes=class_counts, seed=seeds)
 @example(samples=11, batch_size=4, classes=3, seed=3)

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from grader.checks import Step, check, expect, expect_tensor, fail, new_folder, show
+from grader.checks import check, expect, expect_tensor, fail, new_folder, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.data_support import PROBES, attempt, read
 from grader.sandbox import RemoteObject, Session
@@ -124,7 +124,7 @@ def _handwrite(
     return attempt(label, lambda: data.HandWrite(paths, word_to_id, *transform)), label
 
 
-@check(points=4, step=Step.DATA, slide=slides.DATASET)
+@check(points=4, step="data", slide=slides.DATASET)
 @settings(max_examples=10)
 @given(folder=_folders())
 def test_handwrite_items(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:
@@ -154,7 +154,7 @@ def test_handwrite_items(student: Session, scratch: Path, folder: tuple[dict[str
         _expect_label(facts, file, word_to_id, what)
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATASET)
+@check(points=2, step="data", slide=slides.DATASET)
 @settings(max_examples=8)
 @given(folder=_folders())
 def test_handwrite_transform(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:
@@ -180,7 +180,7 @@ def test_handwrite_transform(student: Session, scratch: Path, folder: tuple[dict
         )
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATASET)
+@check(points=2, step="data", slide=slides.DATASET)
 @settings(max_examples=8)
 @given(folder=_folders())
 def test_handwrite_own_mapping(student: Session, scratch: Path, folder: tuple[dict[str, int], list[Picture]]) -> None:

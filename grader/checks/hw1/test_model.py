@@ -15,7 +15,7 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import Step, check, expect, expect_tensor, fail
+from grader.checks import check, expect, expect_tensor, fail
 from grader.checks.hw1 import slides
 from grader.checks.hw1.model_support import (
     CORRECT,
@@ -33,7 +33,7 @@ from grader.checks.hw1.model_support import (
 from grader.sandbox.client import Session
 
 
-@check(points=4, step=Step.MODEL, slide=slides.SUPER_INIT)
+@check(points=4, step="model", slide=slides.SUPER_INIT)
 def test_model_registers_layers(student: Session) -> None:
     """MyModel calls super().__init__() and registers its layers as parameters (none in a plain list)"""
     # Verdict: the parameters read before and after the worker lowered every tensor of model.parameters()
@@ -55,7 +55,7 @@ def test_model_registers_layers(student: Session) -> None:
     )
 
 
-@check(points=2, step=Step.MODEL, slide=slides.MODEL)
+@check(points=2, step="model", slide=slides.MODEL)
 @settings(max_examples=6, phases=PHASES)
 @given(in_features=st.integers(1, 12), hidden=st.integers(1, 12), classes=st.integers(1, 12))
 def test_model_parameter_count(student: Session, in_features: int, hidden: int, classes: int) -> None:
@@ -76,7 +76,7 @@ def test_model_parameter_count(student: Session, in_features: int, hidden: int, 
 # --- MyModel.forward -------------------------------------------------------------------------------------
 
 
-@check(points=2, step=Step.MODEL, slide=slides.MODEL)
+@check(points=2, step="model", slide=slides.MODEL)
 @settings(max_examples=10, phases=PHASES)
 @given(n=st.integers(1, 6), in_features=st.integers(1, 8), hidden=st.integers(1, 8), classes=st.integers(1, 8))
 @example(n=1, in_features=5, hidden=7, classes=3)
@@ -111,7 +111,7 @@ _SQUASHED = {
 }
 
 
-@check(points=1, step=Step.MODEL, slide=slides.MODEL)
+@check(points=1, step="model", slide=slides.MODEL)
 def test_forward_logits(student: Session) -> None:
     """forward returns logits, not probabilities (no softmax at the end)"""
     # Verdict: which forward pass, recomputed here from the registered layers, the output equals: one that
@@ -135,7 +135,7 @@ def test_forward_logits(student: Session) -> None:
     )
 
 
-@check(points=3, step=Step.MODEL, slide=slides.MODEL)
+@check(points=3, step="model", slide=slides.MODEL)
 @settings(max_examples=6, phases=PHASES)
 @given(n=st.integers(2, 6), sizes=st.permutations([2, 3, 5]), seed=st.integers(0, 1000))
 @example(n=2, sizes=[3, 5, 2], seed=0)

@@ -16,7 +16,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from grader.checks import CheckFailure, Step, check, expect, expect_close, expect_tensor, fail
+from grader.checks import CheckFailure, check, expect, expect_close, expect_tensor, fail
 from grader.checks.hw1 import rules, slides
 from grader.checks.hw1.model_support import (
     PHASES,
@@ -53,7 +53,7 @@ def _expect_softmax(student: Session, x: torch.Tensor, dim: int | None, atol: fl
     expect_close(observed, expected, what, atol=atol, rtol=rtol)
 
 
-@check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=2, step="model", slide=slides.SOFTMAX)
 def test_softmax_slide_numbers(student: Session) -> None:
     """softmax reproduces the slides' numbers"""
     # Verdict: the values returned, pulled across, against the slides' numbers.
@@ -62,7 +62,7 @@ def test_softmax_slide_numbers(student: Session) -> None:
         expect_close(_softmax(student, torch.tensor(logits), None), probs, f"softmax({logits})", atol=SLIDE_ATOL)
 
 
-@check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=2, step="model", slide=slides.SOFTMAX)
 @settings(max_examples=12, phases=PHASES)
 @given(
     shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
@@ -80,7 +80,7 @@ def test_softmax_matches_torch(student: Session, shape: list[int], dim_pick: int
     _expect_softmax(student, x, dim, atol=1e-6, rtol=1e-4)
 
 
-@check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=2, step="model", slide=slides.SOFTMAX)
 def test_softmax_extreme_logits(student: Session) -> None:
     """softmax stays finite and correct for logits up to +-1e4"""
     # Verdict: the values returned against torch.softmax of the same extreme logits, computed here.
@@ -109,7 +109,7 @@ def _cross_entropy(student: Session, logits: torch.Tensor, targets: torch.Tensor
     return value.reshape(())
 
 
-@check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=2, step="model", slide=slides.SOFTMAX)
 def test_cross_entropy_slide_numbers(student: Session) -> None:
     """cross_entropy reproduces the slides' numbers and averages them over a batch, as a 0-dim tensor"""
     # Verdict: the values returned against the slides' numbers and their mean.
@@ -134,7 +134,7 @@ def test_cross_entropy_slide_numbers(student: Session) -> None:
     expect_close(value, mean, what, atol=1e-4)
 
 
-@check(points=2, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=2, step="model", slide=slides.SOFTMAX)
 @settings(max_examples=12, phases=PHASES)
 @given(
     n=st.integers(1, 8), classes=st.integers(2, 6), scale=st.sampled_from([1.0, 0.01, 10.0]), seed=st.integers(0, 1000)
@@ -150,7 +150,7 @@ def test_cross_entropy_matches_torch(student: Session, n: int, classes: int, sca
     )
 
 
-@check(points=1, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=1, step="model", slide=slides.SOFTMAX)
 def test_cross_entropy_extreme_logits(student: Session) -> None:
     """cross_entropy stays finite and correct for logits up to +-1e4"""
     # Verdict: the values returned against F.cross_entropy of the same extreme logits, computed here.
@@ -173,7 +173,7 @@ def test_cross_entropy_extreme_logits(student: Session) -> None:
 # --- the by-hand rule ------------------------------------------------------------------------------------
 
 
-@check(points=3, step=Step.MODEL, slide=slides.SOFTMAX)
+@check(points=3, step="model", slide=slides.SOFTMAX)
 def test_by_hand_rule(student: Session, source: Path) -> None:
     """softmax and cross_entropy are written by hand, with elementary operations only, and work"""
     # Verdict: the submission's source, parsed here (never run): softmax, cross_entropy and every helper they
@@ -228,7 +228,7 @@ def _loss_value(
     return torch.as_tensor(value, dtype=torch.float32)
 
 
-@check(points=2, step=Step.MODEL, slide=slides.LOSS)
+@check(points=2, step="model", slide=slides.LOSS)
 def test_build_loss(student: Session) -> None:
     """build_loss returns CrossEntropyLoss, MSELoss and BCELoss for classification, regression and binary"""
     # Verdict: what the returned loss computes on fixed inputs (pulled across), against nn.CrossEntropyLoss,

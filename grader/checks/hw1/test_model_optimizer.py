@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from grader.checks import Step, check, expect, fail, optimizers
+from grader.checks import check, expect, fail, optimizers
 from grader.checks.hw1 import slides
 from grader.checks.hw1.model_support import (
     PROBE,
@@ -45,7 +45,7 @@ def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
     )
 
 
-@check(points=2, step=Step.MODEL, slide=slides.OPTIMIZER)
+@check(points=2, step="model", slide=slides.OPTIMIZER)
 def test_build_optimizer(student: Session) -> None:
     """build_optimizer builds SGD, RMSprop, Adam or AdamW over all the parameters, with lr (default 1e-3)"""
     # Verdict: the weights after 3 steps of the returned optimizer on a reference network (the

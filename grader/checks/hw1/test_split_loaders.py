@@ -7,7 +7,7 @@ from typing import Any
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from grader.checks import Step, check, expect, expect_tensor, fail, show
+from grader.checks import check, expect, expect_tensor, fail, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.data_support import PROBES, as_int, attempt, count
 from grader.sandbox import Session
@@ -62,7 +62,7 @@ def _expect_split(parts: list[list[int]], n: int, fractions: tuple[float, float,
         )
 
 
-@check(points=3, step=Step.DATA, slide=slides.DATALOADER)
+@check(points=3, step="data", slide=slides.DATALOADER)
 @settings(max_examples=15)
 @given(n=st.integers(1, 60), fractions=_fractions(), seed=st.integers(0, 1000))
 def test_split_parts(student: Session, n: int, fractions: tuple[float, float, float], seed: int) -> None:
@@ -83,7 +83,7 @@ def test_split_parts(student: Session, n: int, fractions: tuple[float, float, fl
     )
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATALOADER)
+@check(points=2, step="data", slide=slides.DATALOADER)
 @settings(max_examples=10)
 @given(n=st.integers(1, 60))
 def test_split_defaults(student: Session, n: int) -> None:
@@ -146,7 +146,7 @@ def _chunks(items: list[int], size: int) -> list[list[int]]:
 _loader_sizes = st.tuples(st.integers(30, 45), st.integers(5, 20), st.integers(5, 20))
 
 
-@check(points=3, step=Step.DATA, slide=slides.DATALOADER)
+@check(points=3, step="data", slide=slides.DATALOADER)
 @settings(max_examples=5)
 @given(sizes=_loader_sizes, train_bs=st.integers(2, 8), extra=st.integers(1, 10))
 def test_loaders_train(student: Session, sizes: tuple[int, int, int], train_bs: int, extra: int) -> None:
@@ -181,7 +181,7 @@ def test_loaders_train(student: Session, sizes: tuple[int, int, int], train_bs: 
     )
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATALOADER)
+@check(points=2, step="data", slide=slides.DATALOADER)
 @settings(max_examples=5)
 @given(sizes=_loader_sizes, train_bs=st.integers(2, 8), extra=st.integers(1, 10))
 def test_loaders_eval(student: Session, sizes: tuple[int, int, int], train_bs: int, extra: int) -> None:

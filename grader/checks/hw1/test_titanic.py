@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.checks import Step, check, expect, expect_raises, expect_tensor, fail, new_file, show
+from grader.checks import check, expect, expect_raises, expect_tensor, fail, new_file, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.data_support import attempt, count, pair, read
 from grader.sandbox import RemoteObject, Session
@@ -190,7 +190,7 @@ def _expect_rows(student: Session, scratch: Path, rows: list[Passenger]) -> None
         _expect_row(item, row, f"{name}[{index}]", rows)
 
 
-@check(points=5, step=Step.DATA, slide=slides.DATASET)
+@check(points=5, step="data", slide=slides.DATASET)
 @settings(max_examples=15)
 @given(rows=_passengers())
 def test_titanic_rows(student: Session, scratch: Path, rows: list[Passenger]) -> None:
@@ -199,7 +199,7 @@ def test_titanic_rows(student: Session, scratch: Path, rows: list[Passenger]) ->
     _expect_rows(student, scratch, rows)
 
 
-@check(points=3, step=Step.DATA, slide=slides.DATASET)
+@check(points=3, step="data", slide=slides.DATASET)
 @settings(max_examples=15)
 @given(rows=_passengers(blanks=True))
 def test_titanic_empty_cells(student: Session, scratch: Path, rows: list[Passenger]) -> None:
@@ -208,7 +208,7 @@ def test_titanic_empty_cells(student: Session, scratch: Path, rows: list[Passeng
     _expect_rows(student, scratch, rows)
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATASET)
+@check(points=2, step="data", slide=slides.DATASET)
 @settings(max_examples=10)
 @given(rows=_passengers(max_rows=5))
 def test_titanic_negative_indices(student: Session, scratch: Path, rows: list[Passenger]) -> None:
@@ -222,7 +222,7 @@ def test_titanic_negative_indices(student: Session, scratch: Path, rows: list[Pa
         _expect_row(item, rows[n + index], what, rows)
 
 
-@check(points=2, step=Step.DATA, slide=slides.DATASET)
+@check(points=2, step="data", slide=slides.DATASET)
 @settings(max_examples=10)
 @given(rows=_passengers(max_rows=5))
 def test_titanic_index_error(student: Session, scratch: Path, rows: list[Passenger]) -> None:

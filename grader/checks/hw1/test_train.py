@@ -17,7 +17,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.checks import DEVICE_MISMATCH, Step, check, expect, explain_device, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.train_support import (
     EVAL_SCALE,
@@ -44,7 +44,7 @@ from grader.errors import StudentError
 FIXED = Case.generate(seed=7, samples=10, batch_size=4)
 
 
-@check(points=5, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=5, step="train", slide=slides.TRAINING)
 def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     """train_one_epoch updates the weights with zero_grad, forward, loss, backward and step per batch"""
     # Verdict: the weights after the epoch, pulled across, against the epoch replayed here.
@@ -53,7 +53,7 @@ def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     diagnose_weights(observed, FIXED)
 
 
-@check(points=4, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=4, step="train", slide=slides.TRAINING)
 def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None:
     """train_one_epoch returns the mean loss per sample as a float"""
     # Verdict: the value returned against the epoch's weighted mean loss replayed here, along the weight
@@ -72,7 +72,7 @@ def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None
     diagnose_loss(loss, run, FIXED)
 
 
-@check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     """train_one_epoch puts the model in training mode"""
     # Verdict: the weights and the loss, pulled across, against the epoch replayed here in train mode and in
@@ -95,7 +95,7 @@ def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     )
 
 
-@check(points=2, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
     """train_one_epoch moves each batch to `device` before the model and the loss see it"""
     # Verdict: with the model and loss refusing batches that are not on `device` (a real GPU, or the CPU
@@ -115,7 +115,7 @@ def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
     )
 
 
-@check(points=3, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=3, step="train", slide=slides.TRAINING)
 @settings(max_examples=10)
 @given(
     samples=st.integers(1, 12),
@@ -136,7 +136,7 @@ def test_one_epoch_any_sizes(
     diagnose_loss(epoch_loss_value(value, "the value train_one_epoch returned"), replay(case), case)
 
 
-@check(points=3, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=3, step="train", slide=slides.TRAINING)
 def test_train_returns_one_loss_per_epoch(student: Any, device: str) -> None:
     """train runs `epochs` epochs and returns each epoch's loss in order"""
     # Verdict: the weights and the list of losses, pulled across, against `epochs` epochs replayed here (or,
@@ -210,7 +210,7 @@ def own_epochs(
     return None
 
 
-@check(points=1, step=Step.TRAIN, slide=slides.TRAINING)
+@check(points=1, step="train", slide=slides.TRAINING)
 def test_train_passes_device_on(student: Any, device: str) -> None:
     """train passes its `device` on to train_one_epoch"""
     # Verdict: train(..., device=D) runs with the model refusing batches that are not on D, where D is a

@@ -1,12 +1,18 @@
-"""Variants of the hw1 reference solution for the mutation suite (tests/test_mutation.py)."""
+"""hw1's mutation corpus: variants of the reference solution, graded by ``python -m grader audit hw1``.
+
+Staff only: this folder is never shipped (see grader/audit.py).
+"""
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
-_MODEL_SOURCE = (Path(__file__).resolve().parents[1] / "solutions" / "hw1" / "model.py").read_text()
+from grader.audit import Edit, Variant
+from grader.checks.hw1.audit import forgeries
+
+_MODEL_SOURCE = (Path(__file__).resolve().parents[4] / "solutions" / "hw1" / "model.py").read_text()
 
 
 def _top_level(name: str, source: str = _MODEL_SOURCE) -> str:
@@ -14,21 +20,6 @@ def _top_level(name: str, source: str = _MODEL_SOURCE) -> str:
     node = next(n for n in ast.parse(source).body if isinstance(n, ast.FunctionDef) and n.name == name)
     lines = source.splitlines(keepends=True)
     return "".join(lines[node.lineno - 1 : node.end_lineno])
-
-
-@dataclass(frozen=True)
-class Edit:
-    file: str  # "data.py" | "model.py" | "train.py" | "evaluate.py" | a new helper file name
-    old: str  # exact text that occurs exactly once in the solution file ("" with a new file: whole content)
-    new: str
-
-
-@dataclass(frozen=True)
-class Variant:
-    name: str  # short-kebab-case, unique
-    step: str | None  # for bugs: "data" | "model" | "train" | "evaluate"; None for correct variants
-    edits: tuple[Edit, ...]
-    why: str = ""  # one line: the mistake (bugs) or the different-but-correct style (correct ones)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -1409,4 +1400,15 @@ CORRECT: tuple[Variant, ...] = (
         ),
         "evaluate calls predict, then collects the labels in a second pass over the (unshuffled) loader",
     ),
+)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Work not done (grader.checks.hw1.audit.forgeries): submissions that compute nothing and try to collect points
+# anyway must get none; bugs that fake the training must get no end-to-end points.
+# ---------------------------------------------------------------------------------------------------------------------
+
+FORGED: tuple[Variant, ...] = forgeries.FORGED
+BUGGY += (
+    forgeries.TAMPERED_LIST_MODEL,
+    *(replace(variant, no_points_in=("end-to-end",)) for variant in forgeries.END_TO_END_FORGED),
 )

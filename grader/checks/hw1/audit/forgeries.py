@@ -3,18 +3,18 @@
 Each is a whole submission written by a student who knows the grader's source: functions that compute
 nothing (every function returns None, 0 or zeros), plus one way of making checks believe otherwise:
 records written onto the grader's objects, a model that looks the held-out digits up, grader probes
-replaced in the worker. Every one must score 0 (tests/test_mutation.py). ``TAMPERED_LIST_MODEL`` is the
-issue's probe tampering on an otherwise correct solution: it must not score more than the same bug
-without the tampering.
+replaced in the worker. Every one must score 0 (``python -m grader audit hw1``: the corpus's FORGED).
+``TAMPERED_LIST_MODEL`` is the issue's probe tampering on an otherwise correct solution: it must lose its
+model points as the same bug without the tampering does.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from hw1_variants import Edit, Variant
+from grader.audit import Edit, Variant
 
-_SOLUTION = Path(__file__).resolve().parents[1] / "solutions" / "hw1"
+_SOLUTION = Path(__file__).resolve().parents[4] / "solutions" / "hw1"
 
 
 def _file(name: str, text: str) -> Edit:

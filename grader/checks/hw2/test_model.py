@@ -1,0 +1,257 @@
+"""Step 2 (Model): masked mean pooling and TextClassifier, recomputed from the model's own parameters.
+
+The student's parameters are read back as plain tensors; this process computes what the logits must be
+(grader.checks.hw2.reference.logits) and compares them with what the model in the worker returned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from grader.checks import attempt, check, expect, expect_tensor, fail, show
+from grader.checks.hw2 import reference, slides
+from grader.errors import StudentError
+from grader.sandbox import RemoteObject, Session
+
+PROBE = "grader.probes.hw2.model"
+seeds = st.integers(0, 2**16)
+_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
+
+
+def values(tensor: torch.Tensor) -> str:
+    """A tensor's values rounded to 4 decimals (the first 48), for messages."""
+    flat = tensor.detach().double().flatten()
+    text = str(torch.round(flat[:48], decimals=4).tolist())
+    return text if flat.numel() <= 48 else text[:-1] + ", ...]"
+
+
+def padded(lengths: list[int], vocab: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(input_ids, attention_mask)`` of sequences of ``lengths``: ids in 1..vocab-1, 0 at padding."""
+    gen = torch.Generator().manual_seed(seed)
+    longest = max(lengths)
+    ids = torch.randint(1, vocab, (len(lengths), longest), generator=gen)
+    mask = (torch.arange(longest) < torch.tensor(lengths).unsqueeze(1)).to(torch.int64)
+    return ids * mask, mask
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# masked_mean
+# --------------------------------------------------------------------------------------------------------------------
+
+_POOLING_SLIPS = {
+    "averages over every position, padding included: divide by the number of real tokens": lambda e, m: e.mean(1),
+    "sums without dividing: divide by the number of real tokens": lambda e, m: (e * m.unsqueeze(-1)).sum(1),
+    "divides the masked sum by T, the padded length: divide by the number of real tokens": lambda e, m: (
+        (e * m.unsqueeze(-1)).sum(1) / e.shape[1]
+    ),
+}
+
+
+@check(points=5, step="model", slide=slides.MODEL)
+@settings(max_examples=12)
+@given(lengths=st.lists(st.integers(0, 6), min_size=1, max_size=5), dim=st.integers(1, 4), seed=st.integers(0, 2**16))
+@example(lengths=[3, 1], dim=2, seed=0)
+@example(lengths=[0, 2], dim=3, seed=1)
+@example(lengths=[0], dim=2, seed=2)
+def test_masked_mean_ignores_padding(student: Session, lengths: list[int], dim: int, seed: int) -> None:
+    """masked_mean averages over the real tokens only, whatever sits at padding; an empty text gives zeros"""
+    # Rests on: the mean over real tokens computed here vs what masked_mean returned.
+    gen = torch.Generator().manual_seed(seed)
+    longest = max(lengths)
+    embeddings = torch.randn(len(lengths), longest, dim, generator=gen)
+    mask = (torch.arange(longest) < torch.tensor(lengths).unsqueeze(1)).to(torch.int64)
+    # Large values at padding: a mean that takes them in is far off.
+    embeddings = torch.where(mask.unsqueeze(-1).bool(), embeddings, torch.full_like(embeddings, 1000.0))
+    call = f"masked_mean(embeddings of shape {tuple(embeddings.shape)}, attention_mask={mask.tolist()})"
+    got = expect_tensor(
+        attempt(call, lambda: student.module("model").masked_mean(embeddings, mask)), call, (len(lengths), dim)
+    )
+    want = reference.masked_mean(embeddings, mask)
+    if not torch.isfinite(got).all():
+        fail(f"{call} returned {values(got)}: an empty text (no real token) must average to zeros, not nan")
+    if torch.allclose(got.double(), want, **_TOLERANCE):
+        return
+    hint = next(
+        (
+            slip
+            for slip, pooled in _POOLING_SLIPS.items()
+            if torch.allclose(got.double(), pooled(embeddings, mask).double(), **_TOLERANCE)
+        ),
+        "",
+    )
+    fail(
+        f"{call} (1000.0 at every padding position) returned {values(got)}; expected {values(want)}"
+        + (f": it {hint}" if hint else "")
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# TextClassifier
+# --------------------------------------------------------------------------------------------------------------------
+
+
+def build(student: Session, vocab: int, dim: int, classes: int) -> RemoteObject:
+    """The student's ``TextClassifier(vocab, dim, classes)``, checked to be an nn.Module."""
+    call = f"TextClassifier({vocab}, {dim}, {classes})"
+    try:
+        model = student.module("model").TextClassifier(vocab, dim, classes)
+    except StudentError as exc:
+        if exc.is_a("AttributeError") and "before Module.__init__() call" in exc.message:
+            fail(
+                f"{call} raised AttributeError: {exc.message}: call super().__init__() first in "
+                "TextClassifier.__init__, before assigning any layer"
+            )
+        fail(f"{call} failed: {exc}")
+    expect(
+        isinstance(model, RemoteObject) and student.probe(f"{PROBE}:is_module", model),
+        f"{call} returned {show(model)}, which is not an nn.Module: TextClassifier must subclass torch.nn.Module",
+    )
+    return model
+
+
+def parameters(student: Session, model: RemoteObject, vocab: int, dim: int, classes: int) -> tuple[torch.Tensor, ...]:
+    """The model's (embedding, weight, bias), found by their shapes among its registered parameters."""
+    call = f"TextClassifier({vocab}, {dim}, {classes})"
+    params = attempt(f"{call}.named_parameters()", lambda: student.probe(f"{PROBE}:named_parameters", model))
+    expect(
+        isinstance(params, dict) and all(isinstance(v, torch.Tensor) for v in params.values()),
+        f"{call}.named_parameters() could not be read: got {show(params)}",
+    )
+    shapes = {tuple(value.shape): value for value in params.values()}
+    wanted = [(vocab, dim), (classes, dim), (classes,)]
+    listed = ", ".join(f"{name} {tuple(value.shape)}" for name, value in params.items()) or "none"
+    expect(
+        len(params) == 3 and all(shape in shapes for shape in wanted),
+        f"{call} has the parameters {listed}; expected exactly those of nn.Embedding({vocab}, {dim}) (weight "
+        f"{wanted[0]}) and nn.Linear({dim}, {classes}) (weight {wanted[1]}, bias {wanted[2]}): no other layer",
+    )
+    return tuple(shapes[shape].float() for shape in wanted)
+
+
+@check(points=4, step="model", slide=slides.SUPER_INIT)
+def test_classifier_layers(student: Session) -> None:
+    """TextClassifier registers exactly an nn.Embedding and an nn.Linear (after super().__init__())"""
+    # Rests on: the shapes of the parameters read back vs the contract's three.
+    for sizes in ((30, 4, 3), (12, 6, 2)):
+        parameters(student, build(student, *sizes), *sizes)
+
+
+@check(points=3, step="model", slide=slides.MODEL)
+def test_embedding_padding_idx(student: Session) -> None:
+    """the embedding's row 0 (<pad>) is zero: nn.Embedding(..., padding_idx=0)"""
+    # Rests on: row 0 of the embedding read back, which nn.Embedding(padding_idx=0) zeroes.
+    for sizes in ((30, 4, 3), (12, 6, 2)):
+        embedding, _, _ = parameters(student, build(student, *sizes), *sizes)
+        expect(
+            torch.count_nonzero(embedding[0]) == 0,
+            f"row 0 of TextClassifier{sizes}'s embedding is {values(embedding[0])}; expected zeros: build it with "
+            "nn.Embedding(vocab_size, embed_dim, padding_idx=0), so that <pad> starts at zero and is never trained",
+        )
+
+
+def _forward(model: RemoteObject, ids: torch.Tensor, mask: torch.Tensor, call: str, keywords: bool) -> Any:
+    try:
+        if keywords:
+            return model(input_ids=ids, attention_mask=mask)
+        return model(ids, mask)
+    except StudentError as exc:
+        if keywords and exc.is_a("TypeError") and "keyword argument" in exc.message:
+            fail(
+                f"model(**inputs) with inputs = {{'input_ids': ..., 'attention_mask': ...}} raised TypeError: "
+                f"{exc.message}. forward's arguments must be named input_ids and attention_mask, so that "
+                "model(**batch) passes each key of the dict to the argument of the same name"
+            )
+        fail(f"{call} failed: {exc}")
+
+
+def _own_pooling(student: Session, embedding: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> Any:
+    """The student's own masked_mean of the embedded ids (None when it fails): what their forward may build on."""
+    try:
+        pooled = student.module("model").masked_mean(embedding[ids], mask)
+    except StudentError:
+        return None
+    return pooled.double() if isinstance(pooled, torch.Tensor) else None
+
+
+@check(points=6, step="model", slide=slides.MODEL)
+@settings(max_examples=8)
+@given(lengths=st.lists(st.integers(0, 7), min_size=1, max_size=4).filter(lambda lengths: max(lengths) > 0), seed=seeds)
+@example(lengths=[1], seed=0)
+@example(lengths=[0, 3], seed=1)
+def test_forward_recomputed(student: Session, lengths: list[int], seed: int) -> None:
+    """forward(input_ids, attention_mask): embedding, masked mean, linear (recomputed from your model's weights)"""
+    # Rests on: logits recomputed here from the parameters read back vs what forward returned.
+    sizes = (25, 4, 3)
+    model = build(student, *sizes)
+    embedding, weight, bias = parameters(student, model, *sizes)
+    ids, mask = padded(lengths, sizes[0], seed)
+    call = f"TextClassifier{sizes}({ids.tolist()}, {mask.tolist()})"
+    got = expect_tensor(_forward(model, ids, mask, call, keywords=False), call, (len(lengths), sizes[2]))
+    want = reference.logits(embedding, weight, bias, ids, mask)
+    if torch.allclose(got.double(), want, **_TOLERANCE):
+        return
+    # forward on top of the student's own masked_mean: a pooling bug costs masked_mean's points, not these.
+    pooled = _own_pooling(student, embedding, ids, mask)
+    own = (
+        pooled @ weight.double().T + bias.double() if pooled is not None and pooled.shape[-1:] == (sizes[1],) else None
+    )
+    if own is not None and own.shape == got.shape and torch.allclose(got.double(), own, **_TOLERANCE):
+        return
+    hint = ""
+    mean_all = embedding.double()[ids].mean(1) @ weight.double().T + bias.double()
+    if torch.allclose(got.double(), mean_all, **_TOLERANCE):
+        hint = ": it averages over the padding too; average over the real tokens only (masked_mean)"
+    elif torch.allclose(got.double(), torch.softmax(want, dim=1), **_TOLERANCE):
+        hint = ": it returns probabilities; return the logits, without softmax"
+    fail(
+        f"{call} returned {values(got)}; with your model's own parameters, embedding -> masked mean -> linear "
+        f"gives {values(want)}{hint}"
+    )
+
+
+@check(points=4, step="model", slide=slides.UNPACKING)
+def test_forward_takes_the_batch_by_keyword(student: Session) -> None:
+    """model(**inputs) works: forward's arguments are named input_ids and attention_mask"""
+    # Rests on: the model's output by keyword vs by position, both from the worker.
+    model = build(student, 20, 3, 2)
+    ids, mask = padded([4, 2, 3], 20, seed=5)
+    inputs = f"{{'input_ids': {ids.tolist()}, 'attention_mask': {mask.tolist()}}}"
+    by_keyword = expect_tensor(_forward(model, ids, mask, f"model(**{inputs})", keywords=True), f"model(**{inputs})")
+    # Only the names are this check's: the values are compared with the same model called positionally.
+    by_position = _forward(model, ids, mask, f"model({ids.tolist()}, {mask.tolist()})", keywords=False)
+    expect(
+        isinstance(by_position, torch.Tensor) and torch.allclose(by_keyword, by_position, **_TOLERANCE),
+        f"model(**{inputs}) returned {values(by_keyword)}, but model(input_ids, attention_mask) returned "
+        f"{show(by_position)}: forward(input_ids, attention_mask) must use each argument as its name says",
+    )
+
+
+@check(points=3, step="model", slide=slides.MODEL)
+@settings(max_examples=6)
+@given(lengths=st.lists(st.integers(1, 6), min_size=2, max_size=4), extra=st.integers(1, 5), seed=st.integers(0, 99))
+def test_padding_does_not_change_the_logits(student: Session, lengths: list[int], extra: int, seed: int) -> None:
+    """a text's logits are the same alone and in a batch, with any amount of padding"""
+    # Rests on: the model's logits with and without extra padding, both from the worker.
+    model = build(student, 25, 4, 3)
+    ids, mask = padded(lengths, 25, seed)
+    wide_ids = torch.cat([ids, torch.zeros(len(lengths), extra, dtype=torch.int64)], dim=1)
+    wide_mask = torch.cat([mask, torch.zeros(len(lengths), extra, dtype=torch.int64)], dim=1)
+    call = f"TextClassifier(25, 4, 3)({ids.tolist()}, {mask.tolist()})"
+    batch = expect_tensor(_forward(model, ids, mask, call, False), call, (len(lengths), 3))
+    wide = expect_tensor(_forward(model, wide_ids, wide_mask, call, False), call, (len(lengths), 3))
+    expect(
+        torch.allclose(batch, wide, **_TOLERANCE),
+        f"{call} returned {values(batch)}, but {values(wide)} once each row had {extra} more padding positions: "
+        "padding must not change the logits (average over the real tokens only)",
+    )
+    for row, length in enumerate(lengths):
+        alone = _forward(model, ids[row : row + 1, :length], mask[row : row + 1, :length], call, False)
+        expect(
+            isinstance(alone, torch.Tensor) and torch.allclose(alone, batch[row : row + 1], **_TOLERANCE),
+            f"text {row} of {call} alone (no padding) gives {show(alone)}, in the batch {values(batch[row])}: "
+            "padding must not change the logits",
+        )

@@ -1,0 +1,424 @@
+"""Step 3 (Training): an epoch over dict batches with ``output = model(**batch)``, verified by recomputation.
+
+The student's ``train_one_epoch`` and ``train`` train a reference bag-of-embeddings model built in the worker
+(never the student's own TextClassifier), over an unshuffled loader of dict batches padded by the grader,
+with ``nn.CrossEntropyLoss`` and ``SGD``. The model's ``forward(input_ids, attention_mask)`` takes exactly the
+batch's inputs, as the contract's does. This process replays the epochs with its own copy of the model
+(gradient clipping included) and compares the weights and the reported losses; when they differ, it replays
+the usual mistakes too and names the one that matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, optimizers, show
+from grader.checks.hw2 import reference, slides
+from grader.checks.hw2.support import explain_batch
+from grader.errors import StudentError
+
+_SETUP = "grader.probes.hw2.train:training_setup"
+_STATE = "grader.probes.hw2.train:state"
+_TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
+_MOVE = "batch = {key: value.to(device) for key, value in batch.items()}"
+
+_WEIGHT_MISTAKES = {
+    "frozen": "the weights did not change during the epoch: optimizer.step() or loss.backward() is missing",
+    "accumulate": "gradients accumulate across batches: optimizer.zero_grad() is missing from the loop "
+    "(call it once per batch, before loss.backward())",
+    "lagged": "each update used the previous batch's gradients: optimizer.step() runs before loss.backward()",
+    "step_once": "the weights were updated once per epoch with the gradients of all batches summed: "
+    "optimizer.step() and optimizer.zero_grad() belong inside the loop",
+}
+_CLIP_MISTAKES = {
+    "none": "the gradients were not clipped: call torch.nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm) "
+    "after loss.backward() and before optimizer.step() (clipping before backward or after step changes nothing)",
+    "value": "each gradient entry was clipped to [-max_grad_norm, max_grad_norm] (clip_grad_value_): clip the norm "
+    "of all the gradients together with clip_grad_norm_",
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """A reference model's starting weights and the data of one training run."""
+
+    embedding: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor
+    rows: list[list[int]]
+    labels: list[int]
+    batch_size: int
+    lr: float = 0.5
+
+    @classmethod
+    def generate(
+        cls, seed: int, samples: int, batch_size: int, vocab: int = 12, dim: int = 3, classes: int = 3
+    ) -> Case:
+        """A case drawn from ``seed`` alone: texts of 0 to 6 tokens (ids 1 and up; 0 is padding)."""
+        gen = torch.Generator().manual_seed(seed)
+        embedding = torch.randn(vocab, dim, generator=gen)
+        embedding[0] = 0
+        lengths = torch.randint(0, 7, (samples,), generator=gen).tolist()
+        lengths[0] = max(lengths[0], 1)
+        return cls(
+            embedding=embedding,
+            weight=torch.randn(classes, dim, generator=gen) * 0.5,
+            bias=torch.randn(classes, generator=gen) * 0.5,
+            rows=[torch.randint(1, vocab, (length,), generator=gen).tolist() for length in lengths],
+            labels=torch.randint(0, classes, (samples,), generator=gen).tolist(),
+            batch_size=batch_size,
+        )
+
+    def batches(self) -> list[dict[str, torch.Tensor]]:
+        """The dict batches the unshuffled loader yields."""
+        items = list(zip(self.rows, self.labels, strict=True))
+        return [
+            reference.collate(items[start : start + self.batch_size]) for start in range(0, len(items), self.batch_size)
+        ]
+
+    def describe(self) -> str:
+        """The setup in words, for messages."""
+        sizes = ", ".join(str(len(batch["labels"])) for batch in self.batches())
+        vocab, dim = self.embedding.shape
+        return (
+            f"an Embedding({vocab}, {dim}) -> masked mean -> Linear({dim}, {self.weight.shape[0]}) model with "
+            f"CrossEntropyLoss and SGD(lr={self.lr}), {len(self.rows)} texts in unshuffled dict batches of {sizes}"
+        )
+
+    def setup(self, student: Any, device: str, guard: bool) -> Any:
+        """The worker's ``(model, loader, loss_fn, optimizer)`` for this case."""
+        return student.probe(
+            _SETUP,
+            self.embedding,
+            self.weight,
+            self.bias,
+            self.rows,
+            self.labels,
+            self.batch_size,
+            self.lr,
+            device,
+            guard,
+        )
+
+
+@dataclass(frozen=True)
+class Run:
+    """A replayed training run: final weights and, per epoch, each batch's (loss, size)."""
+
+    state: dict[str, torch.Tensor]
+    epochs: list[list[tuple[float, int]]]
+
+    def epoch_loss(self, epoch: int) -> float:
+        """The contract's epoch loss: batch losses weighted by batch size."""
+        batches = self.epochs[epoch]
+        return sum(loss * size for loss, size in batches) / sum(size for _, size in batches)
+
+
+class _Bag(nn.Module):
+    def __init__(self, case: Case) -> None:
+        super().__init__()
+        vocab, dim = case.embedding.shape
+        self.embedding = nn.Embedding(vocab, dim, padding_idx=0)
+        self.classifier = nn.Linear(dim, case.weight.shape[0])
+        with torch.no_grad():
+            self.embedding.weight.copy_(case.embedding)
+            self.classifier.weight.copy_(case.weight)
+            self.classifier.bias.copy_(case.bias)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        mask = attention_mask.unsqueeze(-1).to(torch.float32)
+        pooled = (self.embedding(input_ids) * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+        return self.classifier(pooled)
+
+
+def replay(
+    case: Case, epochs: int = 1, mistake: str | None = None, clip: float | None = None, how: str = "norm"
+) -> Run:
+    """Train a trusted copy of the reference model: correctly, with one of ``_WEIGHT_MISTAKES``, clipped ``how``."""
+    model = _Bag(case)
+    optimizer = optimizers.SGD(model.parameters(), lr=case.lr)
+    loss_fn = nn.CrossEntropyLoss()
+    history = []
+    for _ in range(epochs):
+        batches = []
+        for batch in case.batches():
+            labels = batch.pop("labels")
+            if mistake == "lagged":
+                optimizer.step()
+            if mistake not in ("accumulate", "step_once"):
+                optimizer.zero_grad()
+            loss = loss_fn(model(**batch), labels)
+            if mistake != "frozen":
+                loss.backward()
+            if clip is not None and how == "norm":
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
+            elif clip is not None:
+                nn.utils.clip_grad_value_(model.parameters(), clip)
+            if mistake in (None, "accumulate"):
+                optimizer.step()
+            batches.append((loss.item(), len(labels)))
+        if mistake == "step_once":
+            optimizer.step()
+        history.append(batches)
+    return Run({name: value.detach().clone() for name, value in model.named_parameters()}, history)
+
+
+def same_weights(observed: Any, expected: dict[str, torch.Tensor]) -> bool:
+    """Whether the weights read from the worker equal ``expected`` within float32 tolerance."""
+    return (
+        isinstance(observed, dict)
+        and set(observed) == set(expected)
+        and all(
+            isinstance(observed[name], torch.Tensor)
+            and observed[name].shape == value.shape
+            and torch.allclose(observed[name].double(), value.double(), **_TOLERANCE)
+            for name, value in expected.items()
+        )
+    )
+
+
+def weight_difference(observed: dict[str, Any], expected: dict[str, torch.Tensor]) -> str:
+    """Expected vs observed for the first parameter that differs."""
+    for name, value in expected.items():
+        got = observed.get(name)
+        if not (
+            isinstance(got, torch.Tensor) and got.shape == value.shape and torch.allclose(got, value, **_TOLERANCE)
+        ):
+            return f"{name} should be {_rounded(value)} but is {_rounded(got)}"
+    return f"the parameters should be {sorted(expected)} but are {sorted(observed)}"
+
+
+def _rounded(value: Any) -> str:
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return str(torch.round(value.double(), decimals=4).tolist())
+    return show(value)
+
+
+def run_student(student: Any, device: str, case: Case, call: Callable[..., Any], **kwargs: Any) -> tuple[Any, Any, Any]:
+    """Call ``call(model, loader, loss_fn, optimizer, ..., device=device)`` on a fresh reference setup.
+
+    Returns what it returned, the model's weights afterwards and the model handle. When the call used a
+    batch it had not moved to the device, it runs again on the CPU without the device guard, so that this
+    check still grades its own clause: moving batches is test_one_epoch_moves_batches_to_device's.
+    """
+    for where, guard in ((device, True), ("cpu", False)):
+        model, loader, loss_fn, optimizer = case.setup(student, where, guard)
+        try:
+            value = call(model, loader, loss_fn, optimizer, **kwargs, device=where)
+        except StudentError as exc:
+            if DEVICE_MISMATCH in exc.message and guard:
+                continue
+            explain_batch(exc, call_name(call))
+            explain_loss_order(loss_fn)
+            raise
+        return value, student.probe(_STATE, model), model
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def call_name(call: Any) -> str:
+    """``train_one_epoch`` or ``train``, from a handle's label."""
+    return str(getattr(call, "label", "the function")).rpartition(".")[2].removesuffix("()")
+
+
+def explain_loss_order(loss_fn: Any) -> None:
+    """Fail with the slide's slip named if ``loss_fn`` received the labels first."""
+    for is_float, shape in loss_fn.calls:
+        if not is_float or len(shape) != 2:
+            fail(
+                f"loss_fn was called with the labels first (its first argument had shape {tuple(shape)}); write "
+                "loss_fn(output, labels): the prediction first (the slide's loss_function(gold, output) swaps them)"
+            )
+
+
+def epoch_loss_value(value: Any, what: str) -> float:
+    """``value`` as the float an epoch must return, or a failure that says what is wrong with its type."""
+    if isinstance(value, torch.Tensor):
+        fail(f"{what} is a tensor, {show(value)}, not a Python float: add up loss.item() * batch size")
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        fail(f"{what} must be the epoch's mean loss as a Python float, got {show(value)}")
+    return float(value)
+
+
+def close(observed: float, expected: float) -> bool:
+    """Float32-tolerant equality of two losses."""
+    return abs(observed - expected) <= _TOLERANCE["atol"] + _TOLERANCE["rtol"] * abs(expected)
+
+
+def matching_mistake(observed: dict[str, Any], case: Case, clip: float | None = None) -> str | None:
+    """The mistake (None: none) whose replay gives ``observed``, or "" when none does."""
+    for mistake in (None, *_WEIGHT_MISTAKES):
+        if same_weights(observed, replay(case, mistake=mistake, clip=clip).state):
+            return mistake
+    return ""
+
+
+FIXED = Case.generate(seed=11, samples=10, batch_size=4)
+CLIP = 0.1
+
+
+@check(points=5, step="train", slide=slides.TRAINING)
+def test_one_epoch_updates_weights(student: Any, device: str) -> None:
+    """train_one_epoch: zero_grad, output = model(**batch), loss_fn(output, labels), backward, step per batch"""
+    # Rests on: one epoch replayed here (replay) vs the weights read back.
+    _, observed, _ = run_student(student, device, FIXED, student.module("train").train_one_epoch)
+    correct = replay(FIXED).state
+    if same_weights(observed, correct):
+        return
+    mistake = matching_mistake(observed, FIXED)
+    if mistake:
+        fail(f"after one epoch of train_one_epoch ({FIXED.describe()}) {_WEIGHT_MISTAKES[mistake]}")
+    if same_weights(observed, replay(FIXED, clip=CLIP).state) or same_weights(observed, replay(FIXED, clip=1.0).state):
+        fail(f"train_one_epoch clipped the gradients although max_grad_norm is None ({FIXED.describe()})")
+    fail(
+        f"after one epoch of train_one_epoch ({FIXED.describe()}) the weights differ from one SGD update per batch: "
+        f"{weight_difference(observed, correct)}"
+    )
+
+
+@check(points=3, step="train", slide=slides.TRAINING)
+def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None:
+    """train_one_epoch returns the mean loss per sample as a float"""
+    # Rests on: the epoch's losses replayed here vs the returned float.
+    value, observed, _ = run_student(student, device, FIXED, student.module("train").train_one_epoch)
+    loss = epoch_loss_value(value, "the value train_one_epoch returned")
+    # Along the student's own weight trajectory: a wrong update is the other check's.
+    run = replay(FIXED, mistake=matching_mistake(observed, FIXED) or None)
+    expected = run.epoch_loss(0)
+    if close(loss, expected):
+        return
+    batches = run.epochs[0]
+    slips = {
+        "the plain mean of the batch losses: weight each batch's loss by its size": sum(b for b, _ in batches)
+        / len(batches),
+        "the sum of loss x batch size: divide it by the number of samples": sum(b * n for b, n in batches),
+        "the last batch's loss only": batches[-1][0],
+    }
+    hint = next((slip for slip, candidate in slips.items() if close(loss, candidate)), "")
+    fail(
+        f"train_one_epoch returned {loss:.6g}; expected {expected:.6g}, the sum of loss.item() * batch size over the "
+        f"number of samples ({FIXED.describe()})" + (f": it returned {hint}" if hint else "")
+    )
+
+
+@check(points=3, step="train", slide=slides.UNPACKING)
+def test_one_epoch_takes_the_labels_out(student: Any, device: str) -> None:
+    """train_one_epoch iterates over dict batches, takes the labels out and calls model(**batch)"""
+    # Rests on: the reference model's forward, which refuses labels=, and its count of calls.
+    _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
+    calls = model.calls
+    expect(
+        len(calls) == len(FIXED.batches()),
+        f"train_one_epoch called the model {len(calls)} times for {len(FIXED.batches())} batches ({FIXED.describe()})",
+    )
+
+
+@check(points=2, step="train", slide=slides.TRAINING)
+def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
+    """train_one_epoch puts the model in training mode"""
+    # Rests on: the modes the reference model recorded at each forward.
+    _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
+    calls = model.calls
+    in_eval = [batch for training, _, batch in calls if not training]
+    expect(
+        calls and not in_eval,
+        f"the model was in evaluation mode during {len(in_eval)} of its {len(calls)} forward passes: call "
+        "model.train() at the start of train_one_epoch (the model may arrive in eval mode)",
+    )
+
+
+@check(points=2, step="train", slide=slides.TRAINING)
+def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
+    """train_one_epoch moves every tensor of the batch to `device` before the model and the loss see it"""
+    # Rests on: the reference model and loss refusing unmoved batches (grader.probes.device).
+    model, loader, loss_fn, optimizer = FIXED.setup(student, device, True)
+    try:
+        student.module("train").train_one_epoch(model, loader, loss_fn, optimizer, device=device)
+    except StudentError as exc:
+        explain_device(exc, "train_one_epoch", _MOVE)
+        explain_batch(exc, "train_one_epoch")
+        raise
+
+
+def _clipped(student: Any, device: str, call: Callable[..., Any], case: Case, epochs: int | None = None) -> Any:
+    kwargs: dict[str, Any] = {"max_grad_norm": CLIP}
+    if epochs is not None:
+        kwargs["epochs"] = epochs
+    return run_student(student, device, case, call, **kwargs)
+
+
+@check(points=3, step="train", slide=slides.TRAINING)
+def test_one_epoch_clips_gradients(student: Any, device: str) -> None:
+    """train_one_epoch(..., max_grad_norm=m) clips the gradients' norm to m between backward and step"""
+    # Rests on: a clipped epoch replayed here vs the weights read back.
+    train_one_epoch = student.module("train").train_one_epoch
+    _, unclipped, _ = run_student(student, device, FIXED, train_one_epoch)
+    # The student's own update (right or wrong: that is the other check's), with clipping added.
+    mistake = matching_mistake(unclipped, FIXED) or None
+    _, observed, _ = _clipped(student, device, train_one_epoch, FIXED)
+    expected = replay(FIXED, mistake=mistake, clip=CLIP).state
+    if same_weights(observed, expected):
+        return
+    what = f"after train_one_epoch(..., max_grad_norm={CLIP}) ({FIXED.describe()})"
+    if same_weights(observed, replay(FIXED, mistake=mistake).state):
+        fail(f"{what} {_CLIP_MISTAKES['none']}")
+    if same_weights(observed, replay(FIXED, mistake=mistake, clip=CLIP, how="value").state):
+        fail(f"{what} {_CLIP_MISTAKES['value']}")
+    fail(f"{what} the weights differ from the clipped SGD updates: {weight_difference(observed, expected)}")
+
+
+@check(points=2, step="train", slide=slides.TRAINING)
+def test_train_runs_epochs_with_clipping(student: Any, device: str) -> None:
+    """train runs `epochs` epochs, passes max_grad_norm on and returns each epoch's loss in order"""
+    # Rests on: clipped epochs replayed here vs the weights read back and the returned losses.
+    epochs = 2
+    module = student.module("train")
+    what = f"train(model, loader, loss_fn, optimizer, epochs={epochs}, max_grad_norm={CLIP})"
+    value, observed, _ = _clipped(student, device, module.train, FIXED, epochs)
+    if not isinstance(value, list | tuple):
+        fail(f"{what} must return a list of {epochs} floats (one loss per epoch), got {show(value)}")
+    losses = [epoch_loss_value(item, f"an item of the list {what} returned") for item in value]
+    reference_run = replay(FIXED, epochs=epochs, clip=CLIP)
+    expected_losses = [reference_run.epoch_loss(epoch) for epoch in range(epochs)]
+    expected_state = reference_run.state
+    if not same_weights(observed, expected_state):
+        # A train right on top of a wrong train_one_epoch loses no points here: the student's own
+        # train_one_epoch, called `epochs` times with max_grad_norm, is the other accepted answer.
+        own = _own_epochs(student, device, module.train_one_epoch, epochs)
+        if own is not None:
+            expected_losses, expected_state = own
+    if not same_weights(observed, expected_state):
+        if same_weights(observed, replay(FIXED, epochs=epochs).state):
+            fail(f"after {what} the gradients were not clipped: pass max_grad_norm on to train_one_epoch")
+        for count in range(2 * epochs + 1):
+            if count != epochs and same_weights(observed, replay(FIXED, epochs=count, clip=CLIP).state):
+                fail(f"after {what} the weights are those after {count} epoch(s): run train_one_epoch `epochs` times")
+        fail(f"after {what} on {FIXED.describe()}, {weight_difference(observed, expected_state)}")
+    expect(
+        len(losses) == epochs and all(map(close, losses, expected_losses)),
+        f"{what} returned {_rounded(torch.tensor(losses))}; expected each epoch's loss in order: "
+        f"{[round(loss, 4) for loss in expected_losses]}",
+    )
+
+
+def _own_epochs(student: Any, device: str, train_one_epoch: Any, epochs: int) -> tuple[list[float], Any] | None:
+    """The losses and final weights of the student's own train_one_epoch called ``epochs`` times, if it works."""
+    for where, guard in ((device, True), ("cpu", False)):
+        model, loader, loss_fn, optimizer = FIXED.setup(student, where, guard)
+        values = []
+        try:
+            for _ in range(epochs):
+                value = train_one_epoch(model, loader, loss_fn, optimizer, device=where, max_grad_norm=CLIP)
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    return None
+                values.append(float(value))
+        except StudentError as exc:
+            if DEVICE_MISMATCH in exc.message:
+                continue
+            return None
+        return values, student.probe(_STATE, model)
+    return None

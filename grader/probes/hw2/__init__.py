@@ -1,0 +1,1 @@
+"""Worker-side helpers for the hw2 checks."""
