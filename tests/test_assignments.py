@@ -166,7 +166,7 @@ def listed() -> str:
 
 def test_list_shows_every_assignment_with_its_steps_and_points(listed: str) -> None:
     lines = listed.splitlines()
-    assert lines[0] == "hw1: Your first PyTorch program (100 points, 37 checks)"
+    assert lines[0] == "hw1: Your first PyTorch program (100 points, 38 checks)"
     assert "  1. Step 1 (Data)         data        30 points, 11 checks" in lines
     hw2 = next(index for index, line in enumerate(lines) if line.startswith("hw2: "))
     assert lines[hw2] == "hw2: Text classification with model(**batch) (100 points, 27 checks)"

@@ -52,7 +52,7 @@ def test_a_bug_caught_in_its_own_step_and_end_to_end_is_right() -> None:
         (audit.Expectation("b", "bug", step="train"), {"data": 2}, "lost no points in train"),
         (audit.Expectation("b", "bug", step="train"), {"train": 2, "model": 1}, "also lost points in model"),
         (audit.Expectation("c", "full"), {"evaluate": 1}, "a correct submission lost points (a false failure)"),
-        (audit.Expectation("stubs", "none"), {"data": 10}, "the untouched stubs got points"),
+        (audit.Expectation("stubs", "none"), {"data": 10}, "points for work that was not done"),
     ],
 )
 def test_wrong_verdicts_say_what_is_wrong(expected: audit.Expectation, lost: dict[str, float], problem: str) -> None:

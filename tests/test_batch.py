@@ -806,3 +806,23 @@ def test_progress_redraws_one_line_on_a_terminal_and_only_logs_elsewhere() -> No
     quiet.finished("bob", "0/0 invalid", 0.0)
     quiet.close()
     assert plain == ["[1/1] bob: 0/0 invalid (0.0 s)"]
+
+
+def test_a_submission_that_takes_too_long_in_all_is_stopped_and_the_rest_graded(tmp_path: Path) -> None:
+    """No call runs out of time (each sleeps under --timeout), yet the whole submission would take minutes:
+    --submission-timeout stops it, records why, and the batch goes on."""
+    folder = tmp_path / "class"
+    shutil.copytree(SOLUTION, folder / "honest")
+    materialize((), folder / "slow")
+    for module in ("data", "model", "train", "evaluate"):
+        with open(folder / "slow" / f"{module}.py", "a") as handle:
+            handle.write("\nimport time\ntime.sleep(2.5)\n")
+    out = tmp_path / "out"
+    done = run_grader(
+        "hw1", "--batch", str(folder), "--out", str(out), "--jobs", "2", "--timeout", "5", "--submission-timeout", "10"
+    )
+    assert done.returncode == 0, done.stderr
+    slow = json.loads((out / "slow.json").read_text())
+    assert slow["status"] == "timeout" and "--submission-timeout" in slow["output"], slow
+    assert json.loads((out / "honest.json").read_text())["score"] == 100
+    assert (out / ".keys" / "slow").exists(), "a timeout is a grade: a rerun keeps it"

@@ -22,6 +22,10 @@ from conftest import ROOT, SOLUTION, STUBS, run_grader
         (["hw1", "--format", "yaml"], "Error: argument --format: invalid choice"),
         (["hw1", "--batch", "no/such/folder", "--out", "x"], "Error: batch folder 'no/such/folder' does not exist."),
         (["hw1", "--batch", "solutions", "--out", "README.md"], "Error: --out 'README.md' is not a folder."),
+        (
+            ["hw1", "--batch", "solutions", "--out", "no/such/out", "--isolation", "session"],
+            "Error: --batch runs other people's code, and here it could not be isolated",
+        ),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(args: list[str], message: str) -> None:

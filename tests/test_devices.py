@@ -16,6 +16,8 @@ from grader import devices
 from grader.errors import GraderError, UsageError
 from grader.probes.device import MISMATCH, Unmoved, guard_loader, mark, place
 from grader.sandbox import zygote
+from grader.sandbox.cgroups import Layout
+from grader.sandbox.isolation import Session
 
 HAS_CUDA = devices.cuda_available()
 
@@ -87,7 +89,7 @@ def test_usable_cores_take_the_quota_rounded_up(monkeypatch: pytest.MonkeyPatch)
 def test_zygote_refuses_to_start_after_cuda_was_initialised(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
     with pytest.raises(GraderError, match="CUDA was initialised"):
-        zygote.start(())
+        zygote.start(Session(Layout("none", None, None)), "test")
 
 
 @pytest.mark.parametrize(

@@ -159,7 +159,7 @@ def test_a_batch_with_hidden_checks(tmp_path: Path, hidden_folder: Path) -> None
         "student code cannot read the hidden checks, the mutation corpus or the reference solution",
         "masked_mean of one real token is that token's vector",
     ]
-    if isolation.level() == "namespaces":
+    if isolation.choose().contained:
         assert documents["alice"]["score"] == documents["alice"]["max_score"] == 103, hidden["alice"]
     assert documents["bob"]["score"] == 0 and documents["bob"]["status"] == "graded"
     carol = {

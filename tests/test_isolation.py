@@ -240,3 +240,61 @@ def test_the_session_fallback_keeps_its_promises(scene: dict[str, Any]) -> None:
     assert results["processes"] <= 32, "RLIMIT_NPROC stands in for the pids cgroup"
     assert results["hog"] != 0, "RLIMIT_DATA stands in for the memory cgroup, outside the session too"
     assert results["bomb"]["error"] == "MemoryLimit", results["bomb"]
+
+
+@needs_root
+def test_a_wheel_in_a_venv_under_tmp_grades_in_full_and_hides_its_checks(tmp_path: Path) -> None:
+    """Installed from a wheel into a virtual environment under /tmp (site-packages holds the checks): the
+    worker still finds every module the interpreter may import lazily (PIL's PNG plugin), but not the checks."""
+    if not isolation.choose().contained:
+        pytest.skip("namespaces are not available here")
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
+    build = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), "."]
+    subprocess.run(build, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    install = [str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *map(str, dist.glob("*.whl"))]
+    subprocess.run(install, check=True, capture_output=True, timeout=300)
+    site_packages = subprocess.run(
+        [str(python), "-c", "import grader, os; print(os.path.dirname(os.path.dirname(grader.__file__)))"],
+        cwd=tmp_path, check=True, capture_output=True, text=True, timeout=60,
+    ).stdout.strip()  # fmt: skip
+    assert site_packages.startswith(str(venv)), "the wheel's grader, not the checkout's"
+    checks = Path(site_packages) / "grader" / "checks" / "hw1" / "test_model.py"
+    assert checks.is_file()
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / "test_peek.py").write_text(
+        "from grader.checks import check, expect\n\n\n"
+        '@check(points=1, step="model", slide="Step 2-1 Construct the model")\n'
+        "def test_installed_checks_are_unreadable(student):\n"
+        '    """student code cannot read the installed checks"""\n'
+        f"    seen = student.module('model').peek({str(checks)!r})\n"
+        "    expect(seen == '', f'student code read {len(seen)} characters of the installed checks')\n"
+    )
+    submission = shutil.copytree(ROOT / "solutions" / "hw1", tmp_path / "submission")
+    from conftest import PEEK
+
+    with open(submission / "model.py", "a") as handle:
+        handle.write(PEEK)
+    done = subprocess.run(
+        [str(python), "-m", "grader", "hw1", str(submission), "--hidden", str(hidden), "--format", "json"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    document = json.loads(done.stdout)
+    failed = [(t["check"], t["output"]) for t in document["tests"] if t["status"] != "passed"]
+    assert document["score"] == document["max_score"] == 101, failed
+
+
+def test_broad_import_folders_are_never_bound(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A script run from /tmp, a PYTHONPATH of "/" or of a home puts such a folder on sys.path: binding it
+    would show the machine (or cover the worker's own /tmp read-only)."""
+    narrow = tmp_path / "modules"
+    narrow.mkdir()
+    home = os.path.expanduser("~")
+    monkeypatch.setattr(sys, "path", [*sys.path, "/", "/tmp", home, str(narrow)])
+    plan = view.plan()
+    for broad in ("/", "/tmp", os.path.realpath(home)):
+        assert broad not in plan.binds
+    assert str(narrow.resolve()) in plan.binds, "a folder of modules under /tmp (a venv there) is bound"
+    assert all(not path.startswith(("/home", "/run", "/var", "/mnt")) for path in plan.binds), plan.binds

@@ -29,6 +29,7 @@ import shutil
 import site
 import sys
 import sysconfig
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,9 @@ GRADER_PARTS = ("__init__.py", "errors.py", "sandbox", "probes")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 _LOADER_FOLDERS = ("/lib", "/lib64", "/lib32", "/libx32", "/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/local/lib")
 _LOADER_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/ld.so.preload")
+#: Folders no import folder may hold to be bound: the temporary ones the worker gets fresh, the system's
+#: trees, users' homes (a script run from /tmp, a PYTHONPATH of "/" or of a home).
+_BROAD = ("/tmp", "/var/tmp", "/dev", "/proc", "/sys", "/run", "/home", "/root", "/etc", "/var", "/mnt", "/media")
 #: The worker's user and group, named in its /etc/passwd (see isolation: an id no account of the host has).
 USER = "student"
 
@@ -91,13 +95,15 @@ def plan(forbid: tuple[Path, ...] = (), cuda: bool = False) -> View:
     ``forbid`` names what student code must never see even where it lies on an import path (the batch's
     class and output folders, hidden checks): a bind inside one is dropped, one inside a bind is covered.
     The folder the grader was started from (``sys.path[0]``) is never bound, nor is anything in a
-    checkout that holds the grader package (this repository: its solutions, tests and ``.git``); of the
+    checkout that holds the grader package (this repository: its solutions, tests and ``.git``), nor an
+    import folder that holds a temporary folder, a system tree or a home (``/``, ``/tmp``, ``~``); of the
     package itself only :data:`GRADER_PARTS` are shown.
     """
     package = _real(Path(__file__).resolve().parents[1])
     sites = {_real(p) for p in (*site.getsitepackages(), site.getusersitepackages(), *_scheme_paths())}
     checkout = os.path.dirname(package) if os.path.dirname(package) not in sites else None
     forbidden = [_real(path) for path in forbid]
+    broad = [_real(top) for top in (*_BROAD, os.path.expanduser("~"), tempfile.gettempdir())]
     links: dict[str, str] = {}
     wanted: list[str] = []
     for entry in (*sys.path[1:], *_scheme_paths(), *sites, *_library_folders(), *_LOADER_FILES, sys.executable):
@@ -106,6 +112,8 @@ def plan(forbid: tuple[Path, ...] = (), cuda: bool = False) -> View:
         real = _chase(entry, links)
         if checkout is not None and _inside(real, checkout):
             continue
+        if any(_inside(top, real) for top in broad):
+            continue  # "/", /tmp, a home...: an import folder that holds far more than modules
         if not any(_inside(real, folder) for folder in forbidden):
             wanted.append(real)
     binds = _outermost(wanted)

@@ -320,7 +320,7 @@ END_TO_END_FORGED: tuple[Variant, ...] = (
     ),
     Variant(
         "pretrained-initial-weights",
-        "model",
+        "end-to-end",
         (
             Edit(
                 "model.py",
