@@ -12,36 +12,59 @@ from conftest import corpus, run_grader
 
 from grader import assignments
 
-NAMES = assignments.names()
-BUGS = [(name, variant.name) for name in NAMES for variant in corpus(name).buggy]
-CORRECT = [(name, variant.name) for name in NAMES for variant in corpus(name).correct]
-FORGED = [(name, variant.name) for name in NAMES for variant in corpus(name).forged]
+#: hw1's audit runs in the default suite; the others' are marked slow (``python -m pytest -m slow``, run by
+#: .ci/run too): each audit grades some 80 submissions, a few minutes on two cores.
+FAST = ("hw1",)
+
+
+def _params(items: list[Any], name_of: Any = lambda item: item) -> list[Any]:
+    return [
+        pytest.param(*(item if isinstance(item, tuple) else (item,)), marks=() if name_of(item) in FAST else
+                     pytest.mark.slow, id=":".join(item) if isinstance(item, tuple) else item)
+        for item in items
+    ]  # fmt: skip
+
+
+NAMES = _params(assignments.names())
+BUGS = _params([(name, v.name) for name in assignments.names() for v in corpus(name).buggy], lambda i: i[0])
+CORRECT = _params([(name, v.name) for name in assignments.names() for v in corpus(name).correct], lambda i: i[0])
+FORGED = _params([(name, v.name) for name in assignments.names() for v in corpus(name).forged], lambda i: i[0])
+
+
+class _Audits:
+    """``python -m grader audit NAME --out DIR`` per assignment, run once, when a test first asks for it."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._done: dict[str, dict[str, Any]] = {}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        if name not in self._done:
+            out = self._factory.mktemp(f"audit-{name}")
+            done = run_grader("audit", name, "--out", str(out), "--jobs", "2", timeout=1800)
+            report = json.loads((out / "audit.json").read_text())
+            documents = {path.stem: json.loads(path.read_text()) for path in (out / "grades").glob("*.json")}
+            self._done[name] = {"done": done, "report": report, "documents": documents}
+        return self._done[name]
 
 
 @pytest.fixture(scope="session")
-def audits(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """``python -m grader audit NAME --out DIR`` for every assignment: its exit status, output and results."""
-    found = {}
-    for name in NAMES:
-        out = tmp_path_factory.mktemp(f"audit-{name}")
-        done = run_grader("audit", name, "--out", str(out), "--jobs", "2", timeout=1800)
-        report = json.loads((out / "audit.json").read_text())
-        documents = {path.stem: json.loads(path.read_text()) for path in (out / "grades").glob("*.json")}
-        found[name] = {"done": done, "report": report, "documents": documents}
-    return found
+def audits(tmp_path_factory: pytest.TempPathFactory) -> _Audits:
+    """Every assignment's audit: its exit status, output and results."""
+    return _Audits(tmp_path_factory)
 
 
-def _verdict(audits: dict[str, dict[str, Any]], name: str, variant: str) -> dict[str, Any]:
+def _verdict(audits: _Audits, name: str, variant: str) -> dict[str, Any]:
     return next(v for v in audits[name]["report"]["variants"] if v["name"] == variant)
 
 
-def _failures(audits: dict[str, dict[str, Any]], name: str, variant: str) -> str:
+def _failures(audits: _Audits, name: str, variant: str) -> str:
     document = audits[name]["documents"][variant]
     return "\n".join(f"{t['check']}: {t['output']}" for t in document["tests"] if t["status"] == "failed")
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_audit_passes(name: str, audits: dict[str, dict[str, Any]]) -> None:
+def test_audit_passes(name: str, audits: _Audits) -> None:
     done, report = audits[name]["done"], audits[name]["report"]
     wrong = [v for v in report["variants"] if not v["ok"]]
     assert done.returncode == 0, f"{wrong}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -52,7 +75,7 @@ def test_audit_passes(name: str, audits: dict[str, dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_reference_gets_full_marks_and_stubs_none(name: str, audits: dict[str, dict[str, Any]]) -> None:
+def test_reference_gets_full_marks_and_stubs_none(name: str, audits: _Audits) -> None:
     solution, stubs = _verdict(audits, name, "solution"), _verdict(audits, name, "stubs")
     assert solution["ok"] and solution["score"] == solution["max_score"] == 100, _failures(audits, name, "solution")
     assert stubs["ok"] and stubs["score"] == 0 and stubs["max_score"] == 100
@@ -62,21 +85,21 @@ def test_reference_gets_full_marks_and_stubs_none(name: str, audits: dict[str, d
     assert all("NotImplementedError" in t["output"] or "nothing written" in t["output"] for t in tests)
 
 
-@pytest.mark.parametrize("name, variant", BUGS, ids=[f"{n}:{v}" for n, v in BUGS])
-def test_bug_loses_points_in_its_own_step_only(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("name, variant", BUGS)
+def test_bug_loses_points_in_its_own_step_only(name: str, variant: str, audits: _Audits) -> None:
     verdict = _verdict(audits, name, variant)
     assert verdict["ok"], f"{verdict['why']}: {verdict['problems']}\n{_failures(audits, name, variant)}"
     assert verdict["step"] in verdict["lost"]
 
 
-@pytest.mark.parametrize("name, variant", CORRECT, ids=[f"{n}:{v}" for n, v in CORRECT])
-def test_correct_rewrite_gets_full_marks(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("name, variant", CORRECT)
+def test_correct_rewrite_gets_full_marks(name: str, variant: str, audits: _Audits) -> None:
     verdict = _verdict(audits, name, variant)
     assert verdict["ok"] and verdict["score"] == verdict["max_score"] == 100, _failures(audits, name, variant)
 
 
-@pytest.mark.parametrize("name, variant", FORGED, ids=[f"{n}:{v}" for n, v in FORGED])
-def test_work_not_done_scores_zero(name: str, variant: str, audits: dict[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("name, variant", FORGED)
+def test_work_not_done_scores_zero(name: str, variant: str, audits: _Audits) -> None:
     """Issue 14: functions that compute nothing, whatever they write onto the grader's objects or patch in the
     worker (records, probes, a model that looks the held-out data up)."""
     verdict = _verdict(audits, name, variant)
@@ -84,7 +107,7 @@ def test_work_not_done_scores_zero(name: str, variant: str, audits: dict[str, di
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_same_submission_gets_the_same_verdicts(name: str, audits: dict[str, dict[str, Any]]) -> None:
+def test_same_submission_gets_the_same_verdicts(name: str, audits: _Audits) -> None:
     again = [v for v in audits[name]["report"]["variants"] if v["expected"] == "same"]
     assert len(again) == 2 and all(v["ok"] for v in again)
     documents = audits[name]["documents"]
@@ -99,7 +122,7 @@ def _outputs(document: dict[str, Any]) -> list[tuple[Any, ...]]:
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_every_failure_message_names_a_slide(name: str, audits: dict[str, dict[str, Any]]) -> None:
+def test_every_failure_message_names_a_slide(name: str, audits: _Audits) -> None:
     for submission, document in audits[name]["documents"].items():
         for test in document["tests"]:
             if test["status"] == "failed":

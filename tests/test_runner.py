@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from grader import runner
 
@@ -36,3 +40,28 @@ def test_the_copy_keeps_the_top_level_files_when_a_folder_holds_too_many(tmp_pat
     copied = list(target.rglob("*.py"))
     assert len(copied) == runner.COPY_LIMIT_FILES
     assert {"data.py", "model.py", "train.py", "evaluate.py"} <= {path.name for path in target.glob("*.py")}
+
+
+def test_a_submission_nested_too_deep_or_unreadable_is_refused_with_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from grader.errors import SubmissionError
+    from grader.runner import DEPTH_LIMIT, submission_files
+
+    (tmp_path / "data.py").write_text("")
+    folder = tmp_path
+    for _ in range(DEPTH_LIMIT + 1):
+        folder = folder / "d"
+        folder.mkdir()
+    with pytest.raises(SubmissionError, match=f"more than {DEPTH_LIMIT} folders deep"):
+        submission_files(tmp_path)
+    real_scandir = os.scandir
+
+    def refuse(path: Any) -> Any:  # root reads any folder: a permission error is made up here
+        if Path(path).name == "d":
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    with pytest.raises(SubmissionError, match=r"^d cannot be read: Permission denied$"):
+        submission_files(tmp_path)
