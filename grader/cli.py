@@ -11,6 +11,7 @@ python -m grader audit ASSIGNMENT [--out DIR] [--only GLOB] [--jobs N]      the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from typing import Any, NoReturn
 from grader import assignments, devices, grading_key, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
-from grader.sandbox import Limits, isolation
+from grader.sandbox import Limits, isolation, syscalls
 
 
 class ExitCode(IntEnum):
@@ -108,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    # Other processes of this user (student code, where it runs as this user) may not read this process's
+    # memory or /proc/PID/environ: a batch's parent holds the TA's environment as its grading processes do.
+    with contextlib.suppress(OSError, AttributeError):
+        syscalls.set_dumpable(False)
     # torch's compiler stack (imported with the first optimizer) makes a cache folder in TMPDIR: keep it
     # in a folder of ours that goes away with the run, so grading leaves nothing behind.
     with tempfile.TemporaryDirectory(prefix="grader-cache-") as cache:
