@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust-submissions",
         action="store_true",
-        help="let --batch run where student code cannot be isolated from this user's files, processes and "
-        "network (only for submissions you trust)",
+        help="run where student code cannot be isolated from this user's files, processes and network (--batch), "
+        "or only as root (any run): for submissions you trust",
     )
     parser.add_argument(
         "--jobs",
@@ -139,6 +139,12 @@ def _run(args: argparse.Namespace) -> int:
     grading_key.check()
     if args.batch:
         return _run_batch(args, assignment, limits)
+    chosen = isolation.choose()
+    if chosen.runs_as_root and not args.trust_submissions:
+        raise UsageError(
+            f"student code would run as root with every capability here ({chosen.reason}). Run it where namespaces "
+            "or a user of its own can be had, or pass --trust-submissions if you trust this submission."
+        )
     submission = Path(args.submission or assignment.default_submission)
     if not submission.is_dir():
         raise UsageError(f"submission folder '{submission}' does not exist.")
