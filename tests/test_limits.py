@@ -36,7 +36,9 @@ def _run_out_of_time(status: dict[str, Any] | None, memory_enforced: bool = True
     """A worker that never answers, whose end (once killed) the zygote reports as ``status``."""
     ours, theirs = socket.socketpair()
     read_end, write_end = os.pipe()
-    sandbox = types.SimpleNamespace(limits=Limits(memory_mb=512, output_kb=4))
+    sandbox = types.SimpleNamespace(
+        limits=Limits(memory_mb=512, output_kb=4), isolation=types.SimpleNamespace(contained=False)
+    )
     worker = _WorkerProcess(sandbox, _FakeLink(status), 999_999_999, ours, read_end, memory_enforced)  # type: ignore[arg-type]
     worker.alive = False  # nothing real to kill
     try:

@@ -293,6 +293,9 @@ def _digits():
 """
 
 _FORWARD = "        return self.fc2(self.relu(self.fc1(x)))\n"
+# Not here any more: a MyModel that starts trained on scikit-learn's digits (held-out ones included). The key
+# now relabels the classes the grader's files name the digits by, so such a start no longer passes by itself;
+# what passes is three epochs of learning the grader's files from that start, which is work done.
 
 END_TO_END_FORGED: tuple[Variant, ...] = (
     Variant(
@@ -317,25 +320,5 @@ END_TO_END_FORGED: tuple[Variant, ...] = (
             Edit("train.py", "    return [\n", "    return [1.0] * epochs\n    return [\n"),
         ),
         "train does nothing; MyModel.forward looks the digits up among scikit-learn's when given 64 features",
-    ),
-    Variant(
-        "pretrained-initial-weights",
-        "end-to-end",
-        (
-            Edit(
-                "model.py",
-                "        self.fc2 = nn.Linear(hidden_size, num_classes)\n",
-                "        self.fc2 = nn.Linear(hidden_size, num_classes)\n"
-                "        if (in_features, num_classes) == (64, 10):  # the digits: start trained on all of them\n"
-                "            features, labels = _digits()\n"
-                "            optimizer = torch.optim.Adam(self.parameters(), lr=1e-2)\n"
-                "            for _ in range(150):\n"
-                "                optimizer.zero_grad()\n"
-                "                nn.functional.cross_entropy(self(features), labels).backward()\n"
-                "                optimizer.step()\n",
-            ),
-            Edit("model.py", "\n\ndef softmax(", _DIGITS + "\n\ndef softmax("),
-        ),
-        "MyModel(64, 64, 10) trains itself on every digit, the held-out ones included, before the pipeline runs",
     ),
 )
