@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.internal.reflection import function_digest
 
 from grader.assignments import Step
@@ -65,10 +67,32 @@ _UNNEEDED_PLUGINS = (
 _CONFIG = Path(__file__).parent / "checks" / "checks.ini"
 
 
+#: Where hypothesis's storage points between runs: a path no folder can be made at, so that nothing is written.
+_NO_STORAGE = Path(os.devnull) / "hypothesis"
+
+
+@contextlib.contextmanager
+def _hypothesis_storage() -> Iterator[None]:
+    """Give hypothesis a storage folder of its own for the duration, removed afterwards.
+
+    Whatever the example database says, hypothesis keeps caches in ``.hypothesis/`` of the current folder (the
+    constants it collects from modules outside site-packages, so from an editable install's checks; Unicode
+    tables): a student's run would leave that folder in the zip they upload. Its storage goes to a temporary
+    folder instead, and between runs to a path where no folder can be made (hypothesis's caches ignore a
+    failed write), so that the same submission gets the same examples whatever earlier runs left behind.
+    """
+    with tempfile.TemporaryDirectory(prefix="grader-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(_NO_STORAGE)
+
+
 def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
     """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
     settings.load_profile("grader")
-    with _without_environment(_PYTEST_ENVIRONMENT):
+    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage():
         code = pytest.main(_arguments(checks_dir, extra), plugins=[collector])
     if collector.broken:
         raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
@@ -78,7 +102,7 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
 def collect(checks_dir: Path) -> list[tuple[str, str, CheckInfo]]:
     """Each check of ``checks_dir`` as (name, title, declared data), without running any: what ``list`` shows."""
     listing = _Listing()
-    with _without_environment(_PYTEST_ENVIRONMENT), contextlib.redirect_stdout(io.StringIO()):
+    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage(), contextlib.redirect_stdout(io.StringIO()):
         pytest.main([*_arguments(checks_dir, ()), "--collect-only"], plugins=[listing])
     if listing.broken:
         raise GraderError(f"the checks could not be loaded: {listing.broken[0]}")
