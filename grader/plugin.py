@@ -23,7 +23,7 @@ from hypothesis.internal.reflection import function_digest
 
 from grader.assignments import Step
 from grader.checks import CheckFailure, CheckInfo, new_folder
-from grader.errors import GraderError, ImportFailure, SubmissionError
+from grader.errors import GraderError, ImportFailure, StudentError, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
 
@@ -309,8 +309,10 @@ class Collector:
         session = self._sessions.pop(nodeid, None)
         error = self._failures.pop(nodeid, None)
         doc = _title(item)
-        message = trace = kind = ""
+        message = trace = kind = file = ""
+        line = 0
         if error is not None:
+            file, line = _location(error, session)
             kind = _error_kind(error, session)
             message = _student_message(error, session)
             if not message.endswith("."):
@@ -331,6 +333,8 @@ class Collector:
                 hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
                 duration=round(self._durations.pop(nodeid, 0.0), 3),
                 error=kind,
+                file=file,
+                line=line,
             )
         )
 
@@ -381,6 +385,28 @@ def _student_message(error: BaseException, session: Session | None) -> str:
     if notes and not _import_failed(leaf):
         message += f". Smallest failing input: {_falsifying_input(notes[0])}"
     return message
+
+
+def _location(error: BaseException, session: Session | None) -> tuple[str, int]:
+    """Where student code raised what failed the check ((file, line) of the submission), or ("", 0).
+
+    A check's failure may wrap the student's exception (``raise ... from``), in an exception group too.
+    """
+    if session is not None and session.fatal is not None:
+        return "", 0  # a hang or a crash: no line raised anything
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, StudentError) and current.location is not None:
+            return current.location
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+        pending += [current.__cause__, current.__context__]
+    return "", 0
 
 
 def _import_failed(error: BaseException | None) -> bool:
