@@ -67,26 +67,22 @@ _UNNEEDED_PLUGINS = (
 _CONFIG = Path(__file__).parent / "checks" / "checks.ini"
 
 
-#: Where hypothesis's storage points between runs: a path no folder can be made at, so that nothing is written.
-_NO_STORAGE = Path(os.devnull) / "hypothesis"
-
-
 @contextlib.contextmanager
 def _hypothesis_storage() -> Iterator[None]:
     """Give hypothesis a storage folder of its own for the duration, removed afterwards.
 
     Whatever the example database says, hypothesis keeps caches in ``.hypothesis/`` of the current folder (the
     constants it collects from modules outside site-packages, so from an editable install's checks; Unicode
-    tables): a student's run would leave that folder in the zip they upload. Its storage goes to a temporary
-    folder instead, and between runs to a path where no folder can be made (hypothesis's caches ignore a
-    failed write), so that the same submission gets the same examples whatever earlier runs left behind.
+    tables): a student's run would leave that folder in the zip they upload. During a run its storage is a
+    temporary folder, so that nothing earlier runs left behind shapes the examples either; afterwards
+    hypothesis finds its storage as it would have (the grader runs no hypothesis outside these runs).
     """
     with tempfile.TemporaryDirectory(prefix="grader-hypothesis-") as home:
         set_hypothesis_home_dir(home)
         try:
             yield
         finally:
-            set_hypothesis_home_dir(_NO_STORAGE)
+            set_hypothesis_home_dir(None)
 
 
 def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
