@@ -250,44 +250,41 @@ def run(
     processes stop, and grades.csv and summary.html are still written from every finished result.
     """
     out.mkdir(parents=True, exist_ok=True)
-    submissions, notes = find_submissions(folder, exclude=out.resolve())
-    remove_partial(out)
-    for note in notes:
-        log(note)
-    key = grader_key(assignment.name, limits, hidden, device)
-    pending = []
-    for submission in submissions:
-        try:
-            digest = fingerprint(submission.path, key, assignment)
-        except SubmissionError as exc:  # nested too deep, unreadable: nothing of it can be graded
-            write_atomic(out / f"{submission.name}.json", json.dumps(failed("invalid", str(exc)), indent=2))
-            log(f"{submission.name}: invalid: {exc}")
-            continue
-        keyfile = out / ".keys" / submission.name
-        kept = load_results(out, [submission.name]).get(submission.name)
-        # An error is the grader's failure, never a grade to keep.
-        if keyfile.exists() and keyfile.read_text() == digest and kept and kept["status"] != "error":
-            log(f"{submission.name}: unchanged, kept")
-            continue
-        pending.append((submission, digest))
-    from grader.pool import StopSignals, grade_all
+    from grader.pool import StopSignals, grade_all, open_pool
 
-    names = [submission.name for submission in submissions]
-    progress = Progress(len(pending), jobs, log, terminal)
+    # Before the class folder is read: nothing of the roster, the fingerprints or the hidden checks is in the
+    # memory of the grading processes, and so of any worker forked from them (see open_pool).
+    pool = open_pool(assignment, out, jobs, limits, (folder.resolve(), out.resolve()), hidden, device)
+    names: list[str] = []
+    interrupted = True
     try:
-        grade_all(
-            assignment,
-            pending,
-            out,
-            jobs,
-            limits,
-            progress,
-            hide=(folder.resolve(), out.resolve()),
-            hidden=hidden,
-            device=device,
-        )
+        submissions, notes = find_submissions(folder, exclude=out.resolve())
+        names = [submission.name for submission in submissions]
+        remove_partial(out)
+        for note in notes:
+            log(note)
+        key = grader_key(assignment.name, limits, hidden, device)
+        pending = []
+        for submission in submissions:
+            try:
+                digest = fingerprint(submission.path, key, assignment)
+            except SubmissionError as exc:  # nested too deep, unreadable: nothing of it can be graded
+                write_atomic(out / f"{submission.name}.json", json.dumps(failed("invalid", str(exc)), indent=2))
+                log(f"{submission.name}: invalid: {exc}")
+                continue
+            keyfile = out / ".keys" / submission.name
+            kept = load_results(out, [submission.name]).get(submission.name)
+            # An error is the grader's failure, never a grade to keep.
+            if keyfile.exists() and keyfile.read_text() == digest and kept and kept["status"] != "error":
+                log(f"{submission.name}: unchanged, kept")
+                continue
+            pending.append((submission, digest))
+        if pending:
+            grade_all(pool, pending, out, limits, Progress(len(pending), jobs, log, terminal))
+        interrupted = False
     finally:
         with StopSignals.cleaning():  # what every run ends with, Ctrl-C or not: not to be cut short
+            pool.close(interrupted)
             remove_partial(out)
             documents = load_results(out, names)
             write_grades(out, documents)

@@ -11,6 +11,7 @@ python -m grader audit ASSIGNMENT [--out DIR] [--only GLOB] [--jobs N]      the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,7 +23,7 @@ from typing import Any, NoReturn
 from grader import assignments, devices, grading_key, hidden, reporters
 from grader.errors import UsageError
 from grader.results import GradeReport
-from grader.sandbox import Limits, isolation
+from grader.sandbox import Limits, isolation, syscalls
 
 
 class ExitCode(IntEnum):
@@ -103,8 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--trust-submissions",
         action="store_true",
-        help="let --batch run where student code cannot be isolated from this user's files, processes and "
-        "network (only for submissions you trust)",
+        help="run where student code cannot be isolated from this user's files, processes and network (--batch), "
+        "or only as root (any run): for submissions you trust",
     )
     parser.add_argument(
         "--jobs",
@@ -118,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     argv = sys.argv[1:] if argv is None else argv
+    # Other processes of this user (student code, where it runs as this user) may not read this process's
+    # memory or /proc/PID/environ: a batch's parent holds the TA's environment as its grading processes do.
+    with contextlib.suppress(OSError, AttributeError):
+        syscalls.set_dumpable(False)
     # torch's compiler stack (imported with the first optimizer) makes a cache folder in TMPDIR: keep it
     # in a folder of ours that goes away with the run, so grading leaves nothing behind.
     with tempfile.TemporaryDirectory(prefix="grader-cache-") as cache:
@@ -145,6 +150,12 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch:
         return _run_batch(args, assignment, limits)
     args.format = args.format or reporters.default_format()
+    chosen = isolation.choose()
+    if chosen.runs_as_root and not args.trust_submissions:
+        raise UsageError(
+            f"student code would run as root with every capability here ({chosen.reason}). Run it where namespaces "
+            "or a user of its own can be had, or pass --trust-submissions if you trust this submission."
+        )
     submission = Path(args.submission or assignment.default_submission)
     if not submission.is_dir() and not (args.upload and submission.is_file()):
         raise UsageError(f"submission folder '{submission}' does not exist.")

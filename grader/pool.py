@@ -56,38 +56,43 @@ def failed(status: str, reason: str) -> dict[str, Any]:
     return document(status, reason)
 
 
-def grade_all(
+def open_pool(
     assignment: Assignment,
-    pending: list[tuple[Any, str]],
     out: Path,
     jobs: int,
     limits: Limits,
-    progress: Progress,
     hide: tuple[Path, ...] = (),
     hidden: tuple[Path, ...] = (),
     device: str = "cpu",
-) -> None:
-    """Grade ``pending`` (submission, fingerprint) pairs with ``jobs`` processes, with the ``hidden`` checks too.
+) -> _Pool:
+    """Start ``jobs`` grading processes, with the ``hidden`` checks too; student code never sees ``hide``.
 
-    Student code never sees ``hide`` nor ``hidden``. On KeyboardInterrupt every grading process is stopped
-    before it is raised again; the results already written stay.
+    Call it before the class folder is read: the grading processes, their zygotes and so every worker are
+    forks of this process, and what it holds then (the roster, fingerprints, hidden checks' sources) would be
+    in their memory, where student code can look.
     """
-    if not pending:
-        return
     # Imported once here (no torch op runs in this process), inherited by every grading process and zygote
     # (with the deferred imports done, no grading process needs an early zygote), and what the checks use.
     for name in assignment.preload + assignment.deferred + assignment.probe_modules + assignment.check_imports:
         importlib.import_module(name)
     isolation.choose()  # probed once here (it forks a throwaway process), remembered by every grading process
-    jobs = max(1, min(jobs, len(pending)))
+    jobs = max(1, jobs)
     pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device), pinned_cores(jobs))
+    pool.idle = pool.start(jobs)
+    return pool
+
+
+def grade_all(pool: _Pool, pending: list[tuple[Any, str]], out: Path, limits: Limits, progress: Progress) -> None:
+    """Grade ``pending`` (submission, fingerprint) pairs with the ``pool``'s processes.
+
+    On KeyboardInterrupt it is raised again; the results already written stay (the caller closes the pool).
+    """
     queue = deque(pending)
     keys = {submission.name: key for submission, key in pending}
     busy: dict[socket.socket, tuple[Any, float]] = {}
-    interrupted = True
+    idle = pool.idle
     try:
         progress.tick()
-        idle = pool.start(jobs)
         while queue or busy:
             while queue and idle:
                 sock = idle.pop()
@@ -116,13 +121,9 @@ def grade_all(
                     summary = f"{result['score']:g}/{result['max_score']:g} {result['status']}"
                     idle.append(sock)
                 progress.finished(submission.name, summary, time.monotonic() - started)
-        interrupted = False
     finally:
         with StopSignals.cleaning():
-            try:
-                progress.close()
-            finally:
-                pool.close(interrupted)
+            progress.close()
 
 
 def _overdue(busy: dict[socket.socket, tuple[Any, float]], budget: float, ready: list[Any]) -> list[socket.socket]:
@@ -168,6 +169,8 @@ class _Pool:
         self._cores: dict[socket.socket, int] = {}
         #: Cores no grading process is pinned to (none at all: nothing is pinned).
         self._free_cores = list(cores or ())
+        #: The channels of the grading processes waiting for a submission.
+        self.idle: list[socket.socket] = []
         #: This batch's mark in its grading processes' temporary folder names, with their pids: what a killed
         #: one left is found by it, never another batch's (pids repeat across containers, and get reused).
         self._batch = secrets.token_hex(4)

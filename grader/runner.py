@@ -88,7 +88,10 @@ class Grader:
 
         started = time.monotonic()
         with tempfile.TemporaryDirectory(prefix=workspace_prefix(self.tag), dir=workspace_parent()) as tmp:
-            workspace = _Workspace.create(Path(tmp), submission)
+            isolation = self.sandbox.isolation
+            # Without namespaces a worker that is not this process's user writes the workspace's copy itself.
+            owner = None if isolation.contained or isolation.uid == os.geteuid() else (isolation.uid, isolation.gid)
+            workspace = _Workspace.create(Path(tmp), submission, owner)
             collector = plugin.Collector(
                 self.sandbox,
                 workspace.root,
@@ -161,13 +164,20 @@ class _Workspace:
         self.scratch = base / "scratch"
 
     @classmethod
-    def create(cls, base: Path, submission: Path) -> _Workspace:
+    def create(cls, base: Path, submission: Path, owner: tuple[int, int] | None = None) -> _Workspace:
+        """Copy ``submission`` in; ``owner`` (uid, gid): the user workers run as, who gets the copy and home."""
         workspace = cls(base)
         files = submission_files(submission)
         for target in (workspace.root, workspace.source):
             _copy_files(submission, files, target)
         workspace.home.mkdir()
         workspace.scratch.mkdir()
+        if owner is not None:
+            base.chmod(0o711)  # the worker's user passes through to its folders, and lists nothing here
+            for top in (workspace.root, workspace.home):
+                for folder, _, names in os.walk(top):
+                    for path in (folder, *(os.path.join(folder, name) for name in names)):
+                        os.lchown(path, *owner)
         return workspace
 
 

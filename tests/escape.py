@@ -244,3 +244,21 @@ def timed_allocation(megabytes: int) -> float:
     started = time.monotonic()
     block = b"x" * (megabytes << 20)
     return time.monotonic() - started + 0 * len(block)
+
+
+def creatable(paths: list[str]) -> list[str]:
+    """The paths that could be written: an existing file opened for appending, or a new file created in a
+    folder (removed again at once)."""
+    found = []
+    for path in paths:
+        target = os.path.join(path, f"probe-{os.getpid()}") if os.path.isdir(path) else path
+        existed = os.path.exists(target)
+        try:
+            with open(target, "a"):
+                pass
+            found.append(path)
+            if not existed:
+                os.unlink(target)
+        except OSError:
+            pass
+    return found

@@ -65,6 +65,12 @@ def main() -> None:
     shutil.copyfile(Path(__file__).with_name("escape.py"), base / "submission" / "escape.py")
     (base / "scratch" / "input.txt").write_text("the checks' input\n")
     sandbox = Sandbox(limits, preload=("torch",), forbid=tuple(Path(p) for p in config.get("forbid", ())))
+    worker = sandbox.isolation
+    owner = None if worker.contained or worker.uid == os.geteuid() else (worker.uid, worker.gid)
+    if owner is not None:  # as grader.runner's workspace: the worker's own user writes its copy and homes
+        base.chmod(0o711)
+        for path in (base / "submission", *(base / "submission").iterdir()):
+            os.chown(path, *owner)
     results: dict[str, object] = {"level": sandbox.isolation.level, "grader_pid": os.getpid()}
     for label, function, *args in config["calls"]:
         args = [os.getpid() if arg == "$grader_pid" else arg for arg in args]
@@ -72,6 +78,8 @@ def main() -> None:
                 else arg for arg in args]  # fmt: skip
         home = base / f"home-{label}"
         home.mkdir()
+        if owner is not None:
+            os.chown(home, *owner)
         session = Session(sandbox, base / "submission", home, read=(base / "scratch",))
         started = time.monotonic()
         try:
@@ -83,7 +91,7 @@ def main() -> None:
     sandbox.close()
     time.sleep(0.2)
     daemons = results.get("daemons")
-    runs_as = isolation.worker_id() if sandbox.isolation.level == "namespaces" else os.getuid()
+    runs_as = os.getuid() if worker.level == "userns" else worker.uid
     results["after"] = {
         "alive": _alive(daemons if isinstance(daemons, list) else []),
         "sysv": _sysv_keys(),

@@ -35,3 +35,15 @@ def test_a_module_that_hangs_everywhere_counts_as_hung_after_a_few_entries() -> 
     reason = hangs.earlier("model", "call model.build_loss") or ""
     assert "model.py already ran out of time" in reason and "softmax did not finish" in reason
     assert hangs.earlier("train", "call train.train") is None
+
+
+def test_probes_replaced_with_loops_cost_a_few_budgets_not_one_per_check() -> None:
+    """A probe given no student object runs the grader's helpers alone, which student code may have replaced."""
+    from grader.sandbox.client import PROBES, _origin
+
+    assert _origin("probe", {"name": "grader.probes.hw1.model:reference_net", "args": [{}]}) == PROBES
+    hangs = Hangs()
+    for name in ("reference_net", "optimizer_steps", "build_loader"):
+        hangs.record(PROBES, f"{name}()", f"{name}() did not finish within 2 s")
+    reason = hangs.earlier(PROBES, "other_probe()") or ""
+    assert reason.startswith("the grader's helpers in the worker already ran out of time"), reason

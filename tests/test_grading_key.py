@@ -84,13 +84,16 @@ def test_each_key_holds_out_other_noisy_digits_and_the_files_do_not_say_which(tm
     images, labels = e2e.digits()
     held = list(first.held)
     assert sorted(held + list(first.pool)) == list(range(len(labels))) and len(held) == len(labels) // 5
-    assert torch.equal(first.labels, torch.from_numpy(labels[held]))
+    classes = torch.tensor(first.classes)
+    assert sorted(first.classes) == list(range(10)) and first.classes != tuple(range(10))
+    assert first.classes != second.classes, "each key files the digits under other classes"
+    assert torch.equal(first.labels, classes[torch.from_numpy(labels[held])])
     clean = torch.from_numpy(e2e.features(images[held], first.mean, first.scale))
     assert first.features.shape == clean.shape and not torch.equal(first.features, clean)
     assert (first.features - clean).abs().max() < 1.0  # small noise: a few gray levels of 240
     files = e2e.write_digits(tmp_path, first)
     names = sorted(Path(file).name for file in files)
-    expected = sorted(f"{labels[index]}_{number}.png" for number, index in enumerate(first.pool))
+    expected = sorted(f"{first.classes[labels[index]]}_{number}.png" for number, index in enumerate(first.pool))
     assert names == expected
 
 

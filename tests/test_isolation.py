@@ -287,14 +287,60 @@ def test_a_wheel_in_a_venv_under_tmp_grades_in_full_and_hides_its_checks(tmp_pat
 
 
 def test_broad_import_folders_are_never_bound(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """A script run from /tmp, a PYTHONPATH of "/" or of a home puts such a folder on sys.path: binding it
-    would show the machine (or cover the worker's own /tmp read-only)."""
+    """A script run from /tmp, a PYTHONPATH of "/", of a home or of a folder holding checkouts puts such a folder
+    on sys.path: binding it would show the machine, solutions and .git (or cover the worker's /tmp)."""
     narrow = tmp_path / "modules"
     narrow.mkdir()
     home = os.path.expanduser("~")
-    monkeypatch.setattr(sys, "path", [*sys.path, "/", "/tmp", home, str(narrow)])
+    other = tmp_path / "other-checkout"
+    (other / "grader" / "checks").mkdir(parents=True)
+    (other / "solutions").mkdir()
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    entries = ["/", "/tmp", home, str(narrow), str(ROOT), str(ROOT.parent), str(other), str(tmp_path), str(project)]
+    monkeypatch.setattr(sys, "path", [*sys.path, *entries])
     plan = view.plan()
-    for broad in ("/", "/tmp", os.path.realpath(home)):
-        assert broad not in plan.binds
+    for broad in ("/", "/tmp", os.path.realpath(home), str(ROOT), str(ROOT.parent), str(other), str(project)):
+        assert os.path.realpath(broad) not in plan.binds, broad
+    assert str(tmp_path.resolve()) not in plan.binds, "a folder above another checkout"
     assert str(narrow.resolve()) in plan.binds, "a folder of modules under /tmp (a venv there) is bound"
     assert all(not path.startswith(("/home", "/run", "/var", "/mnt")) for path in plan.binds), plan.binds
+
+
+@needs_root
+def test_the_session_level_as_root_runs_student_code_as_a_user_of_its_own(tmp_path: Path) -> None:
+    """Where namespaces fail as root (a container without CAP_SYS_ADMIN: Gradescope's), workers still drop to
+    the unused id without capabilities: the grader's files, its site-packages (a .pth there runs in every later
+    Python) and the pristine copy of the submission are out of their reach."""
+    import grader
+
+    base = _base(None)
+    site_packages = Path(grader.__file__).resolve().parents[1]
+    targets = [str(ROOT / "README.md"), str(site_packages / "zz_forge.pth"), str(base), "/root/.bashrc"]
+    calls = [["who", "whoami"], ["written", "creatable", targets], ["processes", "processes", 100]]
+    try:
+        results = probe(calls, base, level="session")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert results["level"] == "session"
+    who = results["who"]
+    assert who["uid"] == who["gid"] == isolation.worker_id() and who["groups"] == []
+    assert who["status"]["CapEff"] == who["status"]["CapBnd"] == "0000000000000000"
+    assert results["written"] == []
+    assert results["processes"] <= 32
+    assert not (site_packages / "zz_forge.pth").exists()
+
+
+@needs_root
+def test_student_code_never_runs_as_root_unless_the_staff_say_so(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Where not even a user of its own can be had (the interpreter out of its reach), a run is refused."""
+    from grader import cli
+    from grader.sandbox.cgroups import Layout
+
+    keeps_root = isolation.Session(Layout("none", None, None), "namespaces failed as root: test", drops_root=False)
+    assert keeps_root.runs_as_root and "runs as root, with every capability" in keeps_root.gaps()[0]
+    monkeypatch.setattr(isolation, "choose", lambda: keeps_root)
+    assert cli.main(["hw1", str(ROOT / "solutions" / "hw1")]) == 2
+    assert capsys.readouterr().err.startswith("Error: student code would run as root with every capability here")

@@ -132,3 +132,24 @@ def test_a_stub_is_unwritten_and_a_written_function_is_not(tmp_path: Path) -> No
         _HEADER + "def softmax(logits, dim=-1):\n    raise NotImplementedError\n" + _CROSS_ENTROPY
     )
     assert [entry.split(" ")[0] for entry in rules.unwritten(tmp_path)] == ["softmax"]
+
+
+@pytest.mark.parametrize(
+    "helper, caught",
+    [
+        ("import sys\nimport torch.nn.functional as F\nsys.modules['model'].softmax = F.softmax\n", True),
+        ("import model as m\nimport torch.nn.functional as F\nm.softmax = F.softmax\n", True),
+        ("import model\nsetattr(model, 'cross_' + 'entropy', print)\n", True),
+        ("import importlib\nimportlib.import_module('model').softmax = print\n", True),
+        (
+            "import re\nPATTERN = re.compile(',')\n\nclass Net:\n    def __init__(self):\n        self.softmax = 1\n",
+            False,
+        ),
+    ],
+)
+def test_replacing_the_functions_at_run_time_from_another_file_is_caught(
+    tmp_path: Path, helper: str, caught: bool
+) -> None:
+    """The behaviour checks would run the replacement (F.softmax) while model.py shows a body written by hand."""
+    found = _violations(tmp_path, _BY_HAND, prelude="import helper\n", helper=helper)
+    assert bool(found) is caught, found

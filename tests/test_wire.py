@@ -147,3 +147,13 @@ def test_a_trickled_message_must_arrive_whole_by_the_deadline() -> None:
         thread.join()
         ours.close()
         theirs.close()
+
+
+def test_a_blob_makes_one_tensor_and_shapes_stay_small() -> None:
+    """A small message must not expand in the trusted process: 8 MB referenced 40 times would be 320 MB."""
+    blob = b"\x00" * 16
+    twice = [{"$T": ["float32", [4], 0, "cpu", False]}, {"$T": ["float32", [4], 0, "cpu", False]}]
+    with pytest.raises(wire.WireError, match="same blob"):
+        wire.Decoder([blob], lambda ref: ref).decode(twice)
+    with pytest.raises(wire.WireError, match="shape"):
+        wire.Decoder([b""], lambda ref: ref).decode({"$T": ["float32", [0, 10**30], 0, "cpu", False]})

@@ -40,6 +40,8 @@ from grader.sandbox.isolation import Isolation, choose
 from grader.sandbox.limits import Limits
 
 _TICK = 0.05
+#: What hangs of probes that were given no student object are charged to (see Hangs).
+PROBES = "the grader's helpers in the worker"
 #: Time an answer that has begun to arrive may take to arrive whole, beyond the call's budget.
 _TRANSFER_SECONDS = 5.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -175,13 +177,21 @@ class _WorkerProcess:
     def exchange(
         self, request: dict[str, Any], args_blobs: list[bytes], label: str, budget: float
     ) -> tuple[Any, list[bytes]]:
-        """Send a request and wait for its answer, enforcing budget and memory."""
+        """Send a request and wait for its answer, enforcing budget and memory.
+
+        Sending has the call's budget too: a worker that stops reading its channel (or peeks at requests
+        without taking them) would otherwise block the grader once the socket's buffer is full.
+        """
+        deadline = time.monotonic() + budget
+        self.sock.settimeout(budget)
         try:
             wire.send(self.sock, request, args_blobs)
+        except TimeoutError as exc:
+            raise self._timed_out(label, budget) from exc
         except OSError as exc:
             raise self._ended(label) from exc
-        deadline = time.monotonic() + budget
-        limit = self.sandbox.limits.memory_mb * 1024 * 1024
+        finally:
+            self.sock.settimeout(None)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -191,14 +201,12 @@ class _WorkerProcess:
                 self.drain()
             if self.sock in ready:
                 break
-            if not self.memory_enforced and _memory_of(self.pid) > limit:
-                self.kill()
-                raise MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
+            self._watch_memory(label)
         # The answer has begun: it must be whole within the budget (and a few seconds to move a large one),
-        # however slowly its bytes come.
+        # however slowly its bytes come; memory is still watched while it comes.
         arrival = max(deadline, time.monotonic() + _TRANSFER_SECONDS)
         try:
-            return wire.recv(self.sock, deadline=arrival)
+            return wire.recv(self.sock, deadline=arrival, tick=_TICK, on_wait=lambda: self._watch_memory(label))
         except TimeoutError as exc:
             raise self._timed_out(label, budget) from exc
         except (EOFError, ConnectionError) as exc:
@@ -209,6 +217,13 @@ class _WorkerProcess:
         finally:
             self.sock.settimeout(None)
             self.drain()
+
+    def _watch_memory(self, label: str) -> None:
+        """Where no memory cgroup holds the worker: kill it once it and what it started use too much."""
+        contained = self.sandbox.isolation.contained
+        if not self.memory_enforced and _memory_of(self.pid, contained) > self.sandbox.limits.memory_mb * 1024 * 1024:
+            self.kill()
+            raise MemoryLimit(f"{label} used more than {self.sandbox.limits.memory_mb} MB of memory")
 
     def _final_status(self) -> dict[str, Any]:
         """Kill the worker and ask the zygote how it ended (empty when it was not reaped within 2 s)."""
@@ -280,10 +295,11 @@ class _WorkerProcess:
             self.reaped = True
 
 
-def _memory_of(worker: int) -> int:
-    """Memory of the worker and whatever it started: its session, and its descendants (with a PID namespace of
-    its own, orphans that left the session are its children too). Proportional set size where it can be read,
-    so that the pages all forks share with the zygote count once, not once per process; else resident size.
+def _memory_of(worker: int, contained: bool = False) -> int:
+    """Memory of the worker and whatever it started: its session and its descendants (orphans that left the
+    session are its children too: it is a child subreaper, and PID 1 of its namespace where it has one), plus,
+    with namespaces, what its files take on its own tmpfs. Proportional set size where it can be read, so that
+    the pages all forks share with the zygote count once, not once per process; else resident size.
     """
     parents: dict[int, int] = {}
     members = set()
@@ -305,7 +321,12 @@ def _memory_of(worker: int) -> int:
         grown = {pid for pid, parent in parents.items() if parent in members or pid == worker}
         changed = not grown <= members
         members |= grown
-    return sum(_proportional(pid) for pid in members)
+    files = 0
+    if contained:  # the worker's /tmp, home, /dev/shm and copy share one tmpfs; what is stored there is memory
+        with contextlib.suppress(OSError):
+            stats = os.statvfs(f"/proc/{worker}/root/tmp")
+            files = (stats.f_blocks - stats.f_bfree) * stats.f_frsize
+    return files + sum(_proportional(pid) for pid in members)
 
 
 def _proportional(pid: int) -> int:
@@ -507,7 +528,11 @@ class Session:
             self._worker.kill()
             limit = self._sandbox.limits.memory_mb
             raise MemoryLimit(f"{label} used more than {limit} MB of memory (an allocation was refused)")
-        return _raise(StudentError(types[:20], message[:2000], where[:200], trace[:20_000]))
+        return _raise(
+            StudentError(
+                [_text(t[:200]) for t in types[:20]], _text(message[:2000]), _text(where[:200]), _text(trace[:20_000])
+            )
+        )
 
     def _refuse_foreign(self, value: Any) -> dict[str, Any]:
         if isinstance(value, RemoteObject) and value._session is self:
@@ -523,6 +548,11 @@ class Session:
         """End the worker (and everything it started)."""
         if self._worker is not None:
             self._worker.close()
+
+
+def _text(value: str) -> str:
+    """``value`` as text any reporter can write: a lone surrogate (invalid UTF-8) becomes its escape."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _raise(error: SubmissionError) -> Any:
@@ -557,7 +587,8 @@ class Hangs:
         hung = self._modules.get(module, [])
         first = f"import {module}" if f"import {module}" in hung else (hung[0] if hung else None)
         if first is not None and (first.startswith("import ") or len(hung) >= self._per_module):
-            return f"{module}.py already ran out of time in an earlier check ({self._entries[(module, first)]})"
+            what = module if module == PROBES else f"{module}.py"
+            return f"{what} already ran out of time in an earlier check ({self._entries[(module, first)]})"
         return None
 
     def record(self, module: str, entry: str, message: str) -> None:
@@ -600,4 +631,7 @@ def _origin(op: str, fields: dict[str, Any]) -> str | None:
     if isinstance(target, RemoteObject):
         return target.origin
     arguments = [*fields.get("args", ()), *fields.get("kwargs", {}).values()]
-    return next((arg.origin for arg in arguments if isinstance(arg, RemoteObject) and arg.origin), None)
+    found = next((arg.origin for arg in arguments if isinstance(arg, RemoteObject) and arg.origin), None)
+    # A probe given no student object runs only the grader's helpers, which student code may have replaced
+    # (with a loop, say): their hangs are remembered as a module's are, not paid again in every check.
+    return found if found is not None or op != "probe" else PROBES

@@ -27,6 +27,7 @@ import os
 import pwd
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -57,10 +58,17 @@ class Isolation:
     #: Whether the grading user's files, processes and network are out of student code's reach.
     contained: ClassVar[bool] = False
 
-    def __init__(self, layout: cgroups.Layout, reason: str = "") -> None:
+    def __init__(self, layout: cgroups.Layout, reason: str = "", drops_root: bool = False) -> None:
         self.layout = layout
         #: Why no stronger level is used ("" at the strongest).
         self.reason = reason
+        #: (Session, as root) workers become the unused user id, without capabilities.
+        self.drops_root = drops_root
+
+    @property
+    def runs_as_root(self) -> bool:
+        """Whether student code would run as root, with the grading process's capabilities."""
+        return not self.contained and os.geteuid() == 0 and not self.drops_root
 
     def describe(self) -> str:
         """What holds, in one line for reports and the first line of a batch."""
@@ -70,29 +78,38 @@ class Isolation:
             "session": "a process session only: student code runs as the grading user and can read that user's "
             "files and use the network",
         }[self.level]
+        if self.level == "session" and self.drops_root:
+            what = "a process session only, as user 70000 without capabilities: student code can read what any user "
+            what += "may read and use the network"
         because = f" ({self.reason})" if self.reason else ""
         return f"isolation: {self.level}{because}: {what}; {self.layout.describe()}"
 
     def gaps(self) -> list[str]:
         """What this machine cannot give student code a limit or a wall on (empty where all of it holds)."""
         found = []
-        if not self.contained:
+        if self.runs_as_root:
+            found.append(f"student code runs as root, with every capability ({self.reason})")
+        elif self.drops_root:
+            found.append(f"student code can read what any user may read and use the network ({self.reason})")
+        elif not self.contained:
             found.append(f"student code runs as you: it can read your files and use the network ({self.reason})")
         if self.layout.memory is None or not self.layout.memory.usable:
             found.append("memory is watched by the grader, not capped by the kernel")
-        if (self.layout.pids is None or not self.layout.pids.usable) and not self.contained and os.geteuid() == 0:
+        if (self.layout.pids is None or not self.layout.pids.usable) and self.runs_as_root:
             found.append("the number of processes is not limited")
+        elif self.layout.pids is None or not self.layout.pids.usable:
+            found.append("processes are capped per user, not per worker: a submission can use up a batch's others'")
         return found
 
     @property
     def uid(self) -> int:
         """The user id student code runs as (as it sees itself)."""
-        return os.geteuid()
+        return worker_id() if self.drops_root else os.geteuid()
 
     @property
     def gid(self) -> int:
         """The group id student code runs as (as it sees itself)."""
-        return os.getegid()
+        return worker_id() if self.drops_root else os.getegid()
 
     def enter_zygote(self) -> None:
         """In the zygote, first thing after its fork (before it imports anything)."""
@@ -104,6 +121,10 @@ class Isolation:
 
     def confine(self, workspace: view.Workspace, plan: view.View, keep: set[int], processes: int) -> None:
         """In a fresh worker, before any student code: everything this level promises."""
+        if self.drops_root:
+            _become(self.uid, self.gid)
+            limits.die_with_parent()  # a change of user clears the parent-death signal
+            syscalls.drop_capabilities()
         if os.geteuid() != 0:
             _cap_user_processes(processes)
         with contextlib.suppress(OSError):
@@ -179,10 +200,7 @@ class Namespaces(Isolation):
         syscalls.close_descriptors(keep)
 
     def _become_worker(self) -> None:
-        syscalls.drop_bounding_set()  # needs CAP_SETPCAP, which the change of user drops
-        os.setgroups([])
-        os.setresgid(self.gid, self.gid, self.gid)
-        os.setresuid(self.uid, self.uid, self.uid)
+        _become(self.uid, self.gid)
 
 
 class UserNamespaces(Namespaces):
@@ -237,6 +255,14 @@ class UserNamespaces(Namespaces):
 
     def sweep(self, live: set[int]) -> None:
         """Nothing to sweep: whatever a worker started ended with its PID namespace."""
+
+
+def _become(uid: int, gid: int) -> None:
+    """As root: become ``uid``/``gid`` with no supplementary group and an empty bounding set."""
+    syscalls.drop_bounding_set()  # needs CAP_SETPCAP, which the change of user drops
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
 
 
 def _cap_user_processes(processes: int) -> None:
@@ -299,12 +325,17 @@ def _choose(forced: str | None) -> Isolation:
     """
     layout = cgroups.delegate(cgroups.detect())
     if forced is not None:
-        return _LEVELS[forced](layout, "chosen with --isolation" if forced == "session" else "")
+        drops = forced == "session" and os.geteuid() == 0 and not _probe_worker_user()
+        return _LEVELS[forced](layout, "chosen with --isolation" if forced == "session" else "", drops)
     if os.name != "posix" or os.uname().sysname != "Linux":
         return Session(layout, "not Linux")
     if os.geteuid() == 0:
         failure = _probe(Namespaces(layout))
-        return Namespaces(layout) if not failure else Session(layout, f"namespaces failed as root: {failure}")
+        if not failure:
+            return Namespaces(layout)
+        refused = _probe_worker_user()
+        reason = f"namespaces failed as root: {failure}" + (f"; {refused}" if refused else "")
+        return Session(layout, reason, drops_root=not refused)
     failure = _probe(UserNamespaces(layout))
     return UserNamespaces(layout, "not root") if not failure else Session(layout, _userns_refusal(failure))
 
@@ -322,6 +353,30 @@ def _userns_refusal(failure: str) -> str:
                 name = path.removeprefix("/proc/sys/").replace("/", ".")
                 return f"unprivileged user namespaces are {what} ({name} = {value})"
     return f"user namespaces failed: {failure}"
+
+
+def _probe_worker_user() -> str:
+    """As root: "" when the worker's unused user id can run this interpreter (read its folders), else why not."""
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        code = 1
+        try:
+            _become(worker_id(), worker_id())
+            for path in [p for p in sys.path if p and os.path.isdir(p)]:
+                os.listdir(path)
+            os.stat(sys.executable)
+            code = 0
+        except OSError as exc:
+            os.write(writer, f"user {worker_id()} cannot read {exc.filename}: {exc.strerror}".encode()[:500])
+        finally:
+            os._exit(code)
+    os.close(writer)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    with os.fdopen(reader, "rb") as handle:
+        said = handle.read().decode(errors="replace")
+    return "" if status == 0 else said or "a process of the worker's user could not start"
 
 
 def _probe(isolation: Isolation) -> str:

@@ -9,6 +9,10 @@ Namespaces cover most of the machine; what they do not cover is refused here, at
   namespace would hand it capabilities again, if only over that view;
 - **other processes' memory** (``ptrace``, ``process_vm_readv``/``writev``): without namespaces (the session
   level) the grading user's other processes would otherwise be within reach;
+- **leaving the worker's tree**: ``prctl(PR_SET_CHILD_SUBREAPER, 0)`` (the worker adopts what its processes
+  leave behind, so that memory polling counts it and killing the tree ends it);
+- **leaving its core** (``sched_setaffinity``): a batch pins each grading process and its workers to a core,
+  and a worker that moved its busy threads to the others' would slow every other submission down;
 - **large kernel interfaces nobody grading needs** (``bpf``, ``perf_event_open``, ``userfaultfd``, io_uring,
   modules, kexec, reboot, swap, accounting, file handles).
 
@@ -62,6 +66,7 @@ _NAMES = [
     "acct",
     "name_to_handle_at",
     "open_by_handle_at",
+    "sched_setaffinity",
 ]
 
 #: Per machine: the audit architecture, the numbers of the refused calls, of ``clone`` and of ``clone3``.
@@ -74,6 +79,7 @@ _TABLES: dict[str, tuple[int, dict[str, int]]] = {
             "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "kexec_load": 246, "kexec_file_load": 320,
             "init_module": 175, "finit_module": 313, "delete_module": 176, "reboot": 169, "swapon": 167,
             "swapoff": 168, "acct": 163, "name_to_handle_at": 303, "open_by_handle_at": 304, "clone": 56,
+            "prctl": 157, "sched_setaffinity": 203,
         },
     ),
     "aarch64": (
@@ -84,6 +90,7 @@ _TABLES: dict[str, tuple[int, dict[str, int]]] = {
             "bpf": 280, "perf_event_open": 241, "userfaultfd": 282, "kexec_load": 104, "kexec_file_load": 294,
             "init_module": 105, "finit_module": 273, "delete_module": 106, "reboot": 142, "swapon": 224,
             "swapoff": 225, "acct": 89, "name_to_handle_at": 264, "open_by_handle_at": 265, "clone": 220,
+            "prctl": 167, "sched_setaffinity": 122,
         },
     ),
 }  # fmt: skip
@@ -96,6 +103,8 @@ _CLONE3 = 435
 #: CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET and NEWTIME.
 _NAMESPACE_FLAGS = 0x7E020080
 _X32_BIT = 0x40000000
+#: prctl's option that would let a worker give up being its descendants' subreaper.
+_PR_SET_CHILD_SUBREAPER = 36
 
 _LOAD, _JEQ, _JGE, _JSET, _RETURN = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW = 0x7FFF0000
@@ -125,10 +134,13 @@ def program(machine: str = syscalls.MACHINE) -> bytes:
         code.append((_JGE, "deny", 0, _X32_BIT))
     code.append((_JEQ, "nosys", 0, _CLONE3))
     code.append((_JEQ, "clone", 0, numbers["clone"]))
+    code.append((_JEQ, "prctl", 0, numbers["prctl"]))
     code += [(_JEQ, "deny", 0, number) for number in refused]
     code.append((_RETURN, 0, 0, _ALLOW))
     labels = {"clone": len(code)}
     code += [(_LOAD, 0, 0, _ARG0), (_JSET, "deny", 0, _NAMESPACE_FLAGS), (_RETURN, 0, 0, _ALLOW)]
+    labels["prctl"] = len(code)
+    code += [(_LOAD, 0, 0, _ARG0), (_JEQ, "deny", 0, _PR_SET_CHILD_SUBREAPER), (_RETURN, 0, 0, _ALLOW)]
     labels["deny"] = len(code)
     code.append((_RETURN, 0, 0, _ERRNO | errno.EPERM))
     labels["nosys"] = len(code)

@@ -23,6 +23,7 @@ Nothing else: no ``/home``, ``/root``, ``/run``, ``/var``, ``/mnt``, no reposito
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -94,8 +95,9 @@ def plan(forbid: tuple[Path, ...] = (), cuda: bool = False) -> View:
 
     ``forbid`` names what student code must never see even where it lies on an import path (the batch's
     class and output folders, hidden checks): a bind inside one is dropped, one inside a bind is covered.
-    The folder the grader was started from (``sys.path[0]``) is never bound, nor is anything in a
+    The folder the grader was started from (``sys.path[0]``) is never bound, nor is anything in or above a
     checkout that holds the grader package (this repository: its solutions, tests and ``.git``), nor an
+    import folder that is or holds any source checkout (``.git``, ``solutions/``, ``pyproject.toml``), nor an
     import folder that holds a temporary folder, a system tree or a home (``/``, ``/tmp``, ``~``); of the
     package itself only :data:`GRADER_PARTS` are shown.
     """
@@ -110,8 +112,10 @@ def plan(forbid: tuple[Path, ...] = (), cuda: bool = False) -> View:
         if not entry or not os.path.exists(entry):
             continue
         real = _chase(entry, links)
-        if checkout is not None and _inside(real, checkout):
-            continue
+        if real not in sites and (
+            (checkout is not None and (_inside(real, checkout) or _inside(checkout, real))) or _holds_a_checkout(real)
+        ):
+            continue  # a checkout (this one or another: solutions, tests, .git), or a folder above one
         if any(_inside(top, real) for top in broad):
             continue  # "/", /tmp, a home...: an import folder that holds far more than modules
         if not any(_inside(real, folder) for folder in forbidden):
@@ -123,6 +127,21 @@ def plan(forbid: tuple[Path, ...] = (), cuda: bool = False) -> View:
         binds, parts = _outermost([*binds, *parts]), []
     devices = DEVICES + (tuple(sorted(glob.glob("/dev/nvidia*"))) if cuda else ())
     return View(tuple(binds), tuple(sorted(links.items())), tuple(covers), tuple(parts), devices, cuda)
+
+
+def _holds_a_checkout(folder: str) -> bool:
+    """Whether ``folder`` is or holds a source checkout (a grader's, or any project's) rather than modules alone."""
+    if not os.path.isdir(folder):
+        return False
+    marks = (".git", "solutions", "pyproject.toml", os.path.join("grader", "checks"))
+    if any(os.path.exists(os.path.join(folder, mark)) for mark in marks):
+        return True
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        return any(
+            entry.is_dir(follow_symlinks=False) and os.path.exists(os.path.join(entry.path, "grader", "checks"))
+            for entry in entries
+        )
+    return False
 
 
 def _scheme_paths() -> list[str]:

@@ -56,10 +56,11 @@ class Caps:
     """Upper bounds on what one message from the worker may hold."""
 
     message_bytes: int = 256 * 1024 * 1024
-    header_bytes: int = 16 * 1024 * 1024
+    #: JSON expands some 25 times as Python objects ([{}, {}, ...]) before the item cap can be counted.
+    header_bytes: int = 4 * 1024 * 1024
     blobs: int = 10_000
     depth: int = 32
-    items: int = 1_000_000
+    items: int = 250_000
     string_chars: int = 1_000_000
     int_digits: int = 1_000
 
@@ -132,26 +133,33 @@ def send(sock: socket.socket, header: Any, blobs: list[bytes] = ()) -> None:  # 
     sock.sendall(b"".join(parts))
 
 
-def recv(sock: socket.socket, caps: Caps = Caps(), deadline: float | None = None) -> tuple[Any, list[bytes]]:
+def recv(
+    sock: socket.socket,
+    caps: Caps = Caps(),
+    deadline: float | None = None,
+    tick: float | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> tuple[Any, list[bytes]]:
     """Read one framed message; raises EOFError when the peer closed the socket.
 
     With ``deadline`` (a ``time.monotonic()`` value) the whole message must have arrived by then, however
     slowly its bytes come (TimeoutError otherwise): a worker that announces a large message and sends it a
-    byte at a time holds nobody up for longer.
+    byte at a time holds nobody up for longer. ``on_wait`` is called every ``tick`` seconds the bytes keep
+    the reader waiting (the caller watches the sender's memory meanwhile).
     """
 
-    head_len, n_blobs = _PREFIX.unpack(_read(sock, _PREFIX.size, deadline))
+    head_len, n_blobs = _PREFIX.unpack(_read(sock, _PREFIX.size, deadline, tick, on_wait))
     if head_len > caps.header_bytes or n_blobs > caps.blobs:
         raise WireError("message header over the size limit")
-    head = _read(sock, head_len, deadline)
+    head = _read(sock, head_len, deadline, tick, on_wait)
     total = head_len
     blobs = []
     for _ in range(n_blobs):
-        (size,) = _BLOB_LEN.unpack(_read(sock, _BLOB_LEN.size, deadline))
+        (size,) = _BLOB_LEN.unpack(_read(sock, _BLOB_LEN.size, deadline, tick, on_wait))
         total += size
         if total > caps.message_bytes:
             raise WireError("message over the size limit")
-        blobs.append(_read(sock, size, deadline))
+        blobs.append(_read(sock, size, deadline, tick, on_wait))
     try:
         header = json.loads(head, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
@@ -163,15 +171,27 @@ def _reject_constant(name: str) -> Any:
     raise WireError(f"bare {name} is not allowed on the wire")
 
 
-def _read(sock: socket.socket, size: int, deadline: float | None) -> bytes:
+def _read(
+    sock: socket.socket,
+    size: int,
+    deadline: float | None,
+    tick: float | None = None,
+    on_wait: Callable[[], None] | None = None,
+) -> bytes:
     chunks = bytearray()
     while len(chunks) < size:
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError("the message did not arrive in time")
-            sock.settimeout(remaining)
-        chunk = sock.recv(min(size - len(chunks), 1 << 20))
+            sock.settimeout(min(remaining, tick) if tick else remaining)
+        try:
+            chunk = sock.recv(min(size - len(chunks), 1 << 20))
+        except TimeoutError:
+            if on_wait is None or deadline is None:
+                raise
+            on_wait()
+            continue
         if not chunk:
             raise EOFError("peer closed the connection")
         chunks += chunk
@@ -186,6 +206,8 @@ class Decoder:
         self._make_handle = make_handle
         self._caps = caps
         self._items = 0
+        #: Blobs already made into a tensor: each may be used once, so a small message cannot expand.
+        self._used: set[int] = set()
 
     def decode(self, value: Any, depth: int = 0) -> Any:
         """Decode one value, validating every node."""
@@ -248,16 +270,19 @@ class Decoder:
         dtype_name, shape, blob, device, requires_grad = body
         if type(dtype_name) is not str or dtype_name not in DTYPES:
             raise WireError(f"tensor dtype {dtype_name!r} not allowed")
-        if type(shape) is not list or len(shape) > 16 or any(type(n) is not int or n < 0 for n in shape):
+        if type(shape) is not list or len(shape) > 16 or any(type(n) is not int or not 0 <= n < 2**48 for n in shape):
             raise WireError("malformed tensor shape")
         if type(blob) is not int or not 0 <= blob < len(self._blobs):
             raise WireError("tensor refers to a missing blob")
+        if blob in self._used:
+            raise WireError("two tensors refer to the same blob")
+        self._used.add(blob)
         if type(device) is not str or type(requires_grad) is not bool:
             raise WireError("malformed tensor metadata")
         dtype = DTYPES[dtype_name]
         numel = math.prod(shape)
         raw = self._blobs[blob]
-        if len(raw) != numel * dtype.itemsize:
+        if len(raw) != numel * dtype.itemsize or numel >= 2**48:
             raise WireError("tensor storage does not match its shape")
         if numel == 0:
             tensor = torch.empty(shape, dtype=dtype)

@@ -50,6 +50,7 @@ class WorkerSpec:
 def child_main(sock: socket.socket, out_fd: int, spec: WorkerSpec, isolation: Isolation) -> None:
     """Set up the freshly forked process, then serve requests until the socket closes."""
     limits.enter_own_session()
+    limits.become_subreaper()  # what student code starts stays below the worker, setsid and double forks too
     limits.name_process("grader-worker")
     _redirect_io(out_fd)
     workspace = view.Workspace(

@@ -39,7 +39,8 @@ def _data(seed: int) -> tuple[TensorDataset, tuple[torch.Tensor, torch.Tensor]]:
     images, labels = e2e_digits.digits()
     pool = list(held.pool)
     pixels = torch.from_numpy(e2e_digits.features(images[pool], held.mean, held.scale))
-    return TensorDataset(pixels, torch.from_numpy(labels[pool])), (held.features, held.labels)
+    classes = torch.tensor(held.classes)
+    return TensorDataset(pixels, classes[torch.from_numpy(labels[pool])]), (held.features, held.labels)
 
 
 def _accuracy(config: tuple[int, int, float], seed: int) -> float:

@@ -424,10 +424,59 @@ def find_violations(root: Path, module: str = "model", functions: tuple[str, ...
         raise SourceError(f"{module}.py is missing from the submission")
     for function in functions:
         checker.check(function, module)
+    checker.violations += _rebindings(root, functions)
     kept: dict[tuple[str, str, int], Violation] = {}
     for violation in sorted(checker.violations, key=lambda v: len(v.what)):
         kept.setdefault((violation.function, violation.path, violation.line), violation)
     return sorted(kept.values(), key=lambda v: (functions.index(v.function), v.path, v.line))
+
+
+#: Builtins that replace a module's functions from elsewhere at run time, which no by-hand solution needs.
+_REBINDERS = ("setattr", "globals", "vars", "__import__", "exec")
+
+
+def _rebindings(root: Path, functions: tuple[str, ...]) -> list[Violation]:
+    """Where any file of the submission replaces ``functions`` at run time from outside their definition:
+    an assignment to that attribute of one of the submission's own modules (``model.softmax = F.softmax``,
+    under any alias), ``sys.modules``, ``importlib.import_module``, or a bare call of :data:`_REBINDERS`. The
+    behaviour checks would then run the replacement while the source read here shows a body written by hand.
+    (``self.softmax = nn.Softmax()`` in a class, ``re.compile`` and the like are not such a thing.)"""
+    files = sorted(root.rglob("*.py"))
+    own = {path.stem for path in files}
+    found = []
+    for path in files:
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+        except (SyntaxError, ValueError, OSError):
+            continue  # what does not parse is not imported either (or fails the checks that need it)
+        aliases = set(own)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                aliases |= {alias.asname for alias in node.names if alias.asname and alias.name in own}
+        rel = path.relative_to(root).as_posix()
+        for node in ast.walk(tree):
+            what = ""
+            if isinstance(node, ast.Assign | ast.AugAssign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and target.attr in functions
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id in aliases
+                    ):
+                        what = f"a replacement of {target.value.id}.{target.attr} at run time"
+            elif isinstance(node, ast.Attribute) and node.attr == "modules" and _dotted(node.value) == ["sys"]:
+                what = "sys.modules"
+            elif isinstance(node, ast.Call) and (
+                (isinstance(node.func, ast.Name) and node.func.id in _REBINDERS)
+                or _dotted(node.func)[-1:] == ["import_module"]
+            ):
+                what = f"{_dotted(node.func)[-1]}()"
+            if what:
+                code = _unparse(node).splitlines()[0]
+                found.append(Violation(functions[0], rel, node.lineno, code[:80], what))
+    return found
 
 
 def unwritten(root: Path, module: str = "model", functions: tuple[str, ...] = ROOTS) -> list[str]:
