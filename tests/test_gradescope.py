@@ -301,7 +301,7 @@ def test_run_autograder_sizes_the_memory_limit_to_the_container(unpacked: Path, 
     python = _fake_python(tmp_path, "exit 1")  # no document: only the arguments matter here
     (unpacked / "cgroup").mkdir()
     limit = unpacked / "cgroup" / "memory.max"
-    for container, expected in ((768, 256), (2048, 1536), (600, 256)):
+    for container, expected in ((768, 192), (2048, 1472), (600, 192)):
         limit.write_text(f"{container * 1024 * 1024}\n")
         _run_autograder(unpacked, python=str(python))
         assert f"--memory-mb {expected}" in (tmp_path / "arguments").read_text()
@@ -310,7 +310,7 @@ def test_run_autograder_sizes_the_memory_limit_to_the_container(unpacked: Path, 
     limit.write_text("max\n")  # no limit: the machine's memory
     _run_autograder(unpacked, python=str(python))
     machine = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    assert f"--memory-mb {machine - 512}" in (tmp_path / "arguments").read_text()
+    assert f"--memory-mb {machine - 576}" in (tmp_path / "arguments").read_text()
 
 
 def test_run_autograder_says_what_an_upload_lacks(unpacked: Path) -> None:
