@@ -118,8 +118,7 @@ def emit(report: GradeReport, color: bool = False) -> None:
 
 def emit_error(assignment: str, message: str) -> None:
     """In a workflow step: the error runner for the reporter, and the error in the log."""
-    line = render_error(assignment, message)
-    if _deliver(line, [line.split("=", 1)[0].removesuffix("_RESULTS").lower()]):
+    if _deliver(render_error(assignment, message), [_slug(assignment)]):
         github.emit_error(assignment, message)
 
 

@@ -36,7 +36,7 @@ _INDENT = "       "
 
 def render(report: GradeReport, color: bool = False) -> str:
     """The log: the report grouped by step, an annotation per failed check, then the total."""
-    lines = [escape_data(f"{report.assignment}: {report.submission}")]
+    lines = [f"{report.assignment}: {report.submission}"]
     for step in report.steps():
         mark = "ok" if step.score == step.max_score else "--"
         lines.append(f"::group::{escape_data(f'{step.step.title}: {step.score:g}/{step.max_score:g} {mark}')}")
