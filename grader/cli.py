@@ -3,7 +3,7 @@
 python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
 python -m grader list                                                      the assignments, steps, points
 python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
-python -m grader classroom ASSIGNMENT [OUT.yml]                            GitHub Classroom's workflow
+python -m grader workflow ASSIGNMENT [OUT.yml] [--classroom] ...           the GitHub Actions workflow
 python -m grader assign ASSIGNMENT [--check]                               stubs from the solution
 python -m grader audit ASSIGNMENT [--out DIR] [--only GLOB] [--jobs N]      the checks against the corpus
 """
@@ -49,12 +49,22 @@ def _parser() -> argparse.ArgumentParser:
         description="Grade a submission of a course assignment.",
         epilog="Other commands: 'python -m grader list' shows the assignments, their steps and points; "
         "'python -m grader gradescope ASSIGNMENT OUT.zip' builds the Gradescope autograder; 'python -m grader "
-        "classroom ASSIGNMENT' writes the GitHub Classroom workflow; 'python -m grader assign ASSIGNMENT' writes "
+        "workflow ASSIGNMENT' writes the GitHub Actions workflow; 'python -m grader assign ASSIGNMENT' writes "
         "the stubs from the solution; 'python -m grader audit ASSIGNMENT' grades the mutation corpus.",
     )
     parser.add_argument("assignment", help="assignment name, e.g. hw1")
     parser.add_argument("submission", nargs="?", help="submission folder (default: assignments/<name>)")
-    parser.add_argument("--format", choices=sorted(reporters.FORMATS), default="text")
+    parser.add_argument(
+        "--format",
+        choices=sorted(reporters.FORMATS),
+        help="output format (default: github inside a GitHub Actions step, text elsewhere)",
+    )
+    parser.add_argument(
+        "--upload",
+        action="store_true",
+        help="SUBMISSION is an upload (a folder or a .zip): grade the assignment's files where --batch would "
+        "find them (at its root, under assignments/<name>/, in a single top folder or in one zip inside)",
+    )
     parser.add_argument("--hidden", metavar="DIR", help="also run the hidden checks in DIR (for staff)")
     parser.add_argument("--traceback", action="store_true", help="show full tracebacks (for staff)")
     parser.add_argument(
@@ -139,6 +149,7 @@ def _run(args: argparse.Namespace) -> int:
     grading_key.check()
     if args.batch:
         return _run_batch(args, assignment, limits)
+    args.format = args.format or reporters.default_format()
     chosen = isolation.choose()
     if chosen.runs_as_root and not args.trust_submissions:
         raise UsageError(
@@ -146,17 +157,15 @@ def _run(args: argparse.Namespace) -> int:
             "or a user of its own can be had, or pass --trust-submissions if you trust this submission."
         )
     submission = Path(args.submission or assignment.default_submission)
-    if not submission.is_dir():
+    if not submission.is_dir() and not (args.upload and submission.is_file()):
         raise UsageError(f"submission folder '{submission}' does not exist.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     announced = hidden.manifest(assignment)
     try:
-        report = _grade(assignment, limits, submission, args.traceback, folders, args.device)
+        report = _grade(assignment, limits, submission, args.traceback, folders, args.device, args.upload)
     except Exception as exc:  # whatever broke, Gradescope, Classroom and CI still need a document to read
-        document = reporters.render_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}")
-        if document is None:
+        if not reporters.emit_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}"):
             raise
-        reporters.deliver(args.format, document)
         print(f"Error: grading failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return ExitCode.INTERNAL_ERROR
     if folders:
@@ -165,7 +174,7 @@ def _run(args: argparse.Namespace) -> int:
     else:
         report.hidden_pending = announced.count
     color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    reporters.deliver(args.format, reporters.get(args.format).render(report, color=color))
+    reporters.emit(args.format, report, color=color)
     return ExitCode.ALL_PASSED if report.all_passed else ExitCode.SOME_FAILED
 
 
@@ -176,12 +185,18 @@ def _grade(
     tracebacks: bool,
     folders: tuple[Path, ...],
     device: str,
+    upload: bool = False,
 ) -> GradeReport:
     from grader.runner import Grader
 
     grader = Grader(assignment, limits, hide=folders, device=device)
     try:
-        return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders)
+        if not upload:
+            return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders)
+        from grader import gradescope
+
+        with gradescope.located(assignment, submission) as folder:
+            return grader.grade(folder, show_tracebacks=tracebacks, hidden=folders)
     finally:
         grader.close()
 
@@ -308,20 +323,29 @@ def _checks(infos: list[Any]) -> str:
     return f"{len(infos)} check" + ("" if len(infos) == 1 else "s")
 
 
-def _classroom(argv: list[str]) -> int:
-    parser = _Parser(prog="python -m grader classroom", description="Write the GitHub Classroom workflow.")
-    parser.add_argument("assignment", help="assignment name, e.g. hw1")
-    parser.add_argument("out", nargs="?", metavar="OUT.yml", help="where to write it (default: standard output)")
-    args = parser.parse_args(argv)
+def _workflow(argv: list[str]) -> int:
     from grader import ci
 
-    workflow = ci.classroom_workflow(assignments.get(args.assignment))
+    parser = _Parser(
+        prog="python -m grader workflow", description="Write the GitHub Actions workflow that grades an assignment."
+    )
+    parser.add_argument("assignment", help="assignment name, e.g. hw1")
+    parser.add_argument("out", nargs="?", metavar="OUT.yml", help="where to write it (default: standard output)")
+    parser.add_argument(
+        "--package", default=ci.WHEEL, help="what pip installs as the grader: a wheel's path or URL, or a requirement"
+    )
+    parser.add_argument("--index-url", default="", help="the package index that has --package (besides PyPI)")
+    parser.add_argument(
+        "--classroom", action="store_true", help="add GitHub Classroom's reporter step (for Classroom courses)"
+    )
+    args = parser.parse_args(argv)
+    workflow = ci.workflow(assignments.get(args.assignment), args.package, args.index_url, args.classroom)
     if args.out is None:
         print(workflow, end="")
         return ExitCode.ALL_PASSED
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(workflow, encoding="utf-8")
-    print(f"Wrote {args.out}: save it as .github/workflows/classroom.yml in the template repository.")
+    print(f"Wrote {args.out}: commit it as .github/workflows/grade.yml in the template repository.")
     return ExitCode.ALL_PASSED
 
 
@@ -361,5 +385,5 @@ _COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "gradescope": _gradescope,
     "assign": _assign,
     "list": _list,
-    "classroom": _classroom,
+    "workflow": _workflow,
 }

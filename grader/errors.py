@@ -17,6 +17,11 @@ Each knows how to describe itself to a student (``str(error)``).
 
 from __future__ import annotations
 
+import re
+
+#: The worker's "where": ``model.py line 77, in softmax`` (``model.py line 3`` for a syntax error).
+_WHERE = re.compile(r"(?P<file>[^/\\]+?) line (?P<line>[0-9]{1,9})(?:, in .*)?", re.DOTALL)
+
 
 class GraderError(Exception):
     """Base of every error the grader raises on purpose."""
@@ -48,6 +53,12 @@ class StudentError(SubmissionError):
     def __str__(self) -> str:
         location = f" ({self.where})" if self.where else ""
         return f"your code raised {self.type_names[0]}: {self.message}{location}"
+
+    @property
+    def location(self) -> tuple[str, int] | None:
+        """The submission's file (a name in its folder) and line where the exception was raised, when known."""
+        match = _WHERE.fullmatch(self.where)
+        return (match["file"], int(match["line"])) if match else None
 
     def is_a(self, name: str) -> bool:
         """Whether the student's exception is ``name`` or a subclass of it."""

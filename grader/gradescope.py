@@ -1,4 +1,4 @@
-"""``python -m grader gradescope hw1 OUT.zip [--hidden DIR]``: the Gradescope autograder zip.
+"""``python -m grader gradescope hw1 OUT.zip [--hidden DIR]``: the Gradescope autograder zip, and its uploads.
 
 The zip holds what Gradescope's autograder specification asks for at its root,
 ``setup.sh`` and ``run_autograder`` (from ``grader/templates/gradescope/``), plus a copy
@@ -7,11 +7,18 @@ and, with ``--hidden``, the hidden checks as ``hidden/``. Never the staff-only f
 assignments' mutation corpora (``grader/checks/<hw>/audit/``) and the reference solutions. The ``results.json`` that
 ``run_autograder`` writes is :mod:`grader.reporters.gradescope`. Building the same sources
 twice gives the same bytes: every entry has a fixed date.
+
+On Gradescope, ``run_autograder`` grades the upload with ``--upload``: :func:`located` finds the files to
+grade in it by the rules a ``--batch`` submission follows (:func:`grader.intake.prepare`), so a zipped
+folder is graded the same in both.
 """
 
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from grader.assignments import AUDIT, Assignment
@@ -32,7 +39,6 @@ def build_zip(assignment: Assignment, out: Path, hidden: Path | None = None) -> 
         raise UsageError(f"{' and '.join(missing)} not found beside the package: build the zip in its repository.")
     run_autograder = (_TEMPLATES / "run_autograder").read_text(encoding="utf-8")
     run_autograder = run_autograder.replace("@ASSIGNMENT@", assignment.name)
-    run_autograder = run_autograder.replace("@MODULES@", " ".join(assignment.modules))
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         _add(bundle, "setup.sh", (_TEMPLATES / "setup.sh").read_bytes(), executable=True)
@@ -43,6 +49,18 @@ def build_zip(assignment: Assignment, out: Path, hidden: Path | None = None) -> 
         if hidden is not None:
             _add_tree(bundle, hidden, "hidden")
         return bundle.namelist()
+
+
+@contextlib.contextmanager
+def located(assignment: Assignment, upload: Path) -> Iterator[Path]:
+    """The folder of ``upload`` (a folder or a zip) to grade, for the duration: where ``--batch`` would find it.
+
+    Raises :class:`grader.errors.SubmissionError` saying why there is nothing to grade.
+    """
+    from grader.intake import prepare
+
+    with tempfile.TemporaryDirectory(prefix="grader-upload-") as scratch:
+        yield prepare(upload, Path(scratch), assignment)
 
 
 def _add_tree(bundle: zipfile.ZipFile, folder: Path, prefix: str) -> None:

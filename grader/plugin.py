@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +18,12 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.internal.reflection import function_digest
 
 from grader.assignments import Step
 from grader.checks import CheckFailure, CheckInfo, new_folder
-from grader.errors import GraderError, ImportFailure, SubmissionError
+from grader.errors import GraderError, ImportFailure, StudentError, SubmissionError
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
 
@@ -65,10 +67,28 @@ _UNNEEDED_PLUGINS = (
 _CONFIG = Path(__file__).parent / "checks" / "checks.ini"
 
 
+@contextlib.contextmanager
+def _hypothesis_storage() -> Iterator[None]:
+    """Give hypothesis a storage folder of its own for the duration, removed afterwards.
+
+    Whatever the example database says, hypothesis keeps caches in ``.hypothesis/`` of the current folder (the
+    constants it collects from modules outside site-packages, so from an editable install's checks; Unicode
+    tables): a student's run would leave that folder in the zip they upload. During a run its storage is a
+    temporary folder, so that nothing earlier runs left behind shapes the examples either; afterwards
+    hypothesis finds its storage as it would have (the grader runs no hypothesis outside these runs).
+    """
+    with tempfile.TemporaryDirectory(prefix="grader-hypothesis-") as home:
+        set_hypothesis_home_dir(home)
+        try:
+            yield
+        finally:
+            set_hypothesis_home_dir(None)
+
+
 def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
     """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
     settings.load_profile("grader")
-    with _without_environment(_PYTEST_ENVIRONMENT):
+    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage():
         code = pytest.main(_arguments(checks_dir, extra), plugins=[collector])
     if collector.broken:
         raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")
@@ -78,7 +98,7 @@ def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] =
 def collect(checks_dir: Path) -> list[tuple[str, str, CheckInfo]]:
     """Each check of ``checks_dir`` as (name, title, declared data), without running any: what ``list`` shows."""
     listing = _Listing()
-    with _without_environment(_PYTEST_ENVIRONMENT), contextlib.redirect_stdout(io.StringIO()):
+    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage(), contextlib.redirect_stdout(io.StringIO()):
         pytest.main([*_arguments(checks_dir, ()), "--collect-only"], plugins=[listing])
     if listing.broken:
         raise GraderError(f"the checks could not be loaded: {listing.broken[0]}")
@@ -285,8 +305,10 @@ class Collector:
         session = self._sessions.pop(nodeid, None)
         error = self._failures.pop(nodeid, None)
         doc = _title(item)
-        message = trace = kind = ""
+        message = trace = kind = file = ""
+        line = 0
         if error is not None:
+            file, line = _location(error, session)
             kind = _error_kind(error, session)
             message = _student_message(error, session)
             if not message.endswith("."):
@@ -307,6 +329,8 @@ class Collector:
                 hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
                 duration=round(self._durations.pop(nodeid, 0.0), 3),
                 error=kind,
+                file=file,
+                line=line,
             )
         )
 
@@ -357,6 +381,28 @@ def _student_message(error: BaseException, session: Session | None) -> str:
     if notes and not _import_failed(leaf):
         message += f". Smallest failing input: {_falsifying_input(notes[0])}"
     return message
+
+
+def _location(error: BaseException, session: Session | None) -> tuple[str, int]:
+    """Where student code raised what failed the check ((file, line) of the submission), or ("", 0).
+
+    A check's failure may wrap the student's exception (``raise ... from``), in an exception group too.
+    """
+    if session is not None and session.fatal is not None:
+        return "", 0  # a hang or a crash: no line raised anything
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop(0)
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, StudentError) and current.location is not None:
+            return current.location
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+        pending += [current.__cause__, current.__context__]
+    return "", 0
 
 
 def _import_failed(error: BaseException | None) -> bool:

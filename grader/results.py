@@ -25,6 +25,10 @@ class CheckResult:
     duration: float = 0.0
     #: Kind of submission error that failed the check ("Timeout", "WorkerCrashed", ...), "" otherwise.
     error: str = ""
+    #: Where student code raised the exception that failed the check: a file of the submission (relative to
+    #: its folder) and a line, when known; "" and 0 otherwise.
+    file: str = ""
+    line: int = 0
 
     @property
     def score(self) -> float:

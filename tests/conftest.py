@@ -8,9 +8,22 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION = ROOT / "solutions" / "hw1"
 STUBS = ROOT / "assignments" / "hw1"
+
+
+#: What a GitHub Actions step sets that changes the grader's output (its default format, where reports go).
+_ACTIONS = ("GITHUB_ACTIONS", "GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "GITHUB_WORKSPACE")
+
+
+@pytest.fixture(autouse=True)
+def _outside_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests see the grader as it runs outside a workflow step, even when the suite runs in one."""
+    for name in _ACTIONS:
+        monkeypatch.delenv(name, raising=False)
 
 
 def run_grader(

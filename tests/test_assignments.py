@@ -128,8 +128,9 @@ def test_a_new_assignment_is_found_listed_and_graded_without_grader_code(tmp_pat
     # In the manifest's order (basics, then end to end), whatever the order of the check module.
     assert [(t["step"], t["status"]) for t in report["tests"]] == [("basics", "failed"), ("end-to-end", "passed")]
     assert report["tests"][0]["output"] == "square(3) returned 6; expected 9. Reread: Step 1-1 The basics."
-    workflow = grader("classroom", "hw3")
+    workflow = grader("workflow", "hw3", "--classroom")
     assert "python -m grader hw3" in workflow.stdout and "[ ! -f solver.py ]" in workflow.stdout
+    assert "the runner hw3notgraded says so and posts 0 of 5." in workflow.stdout
 
 
 def test_a_check_in_an_undeclared_step_is_a_grader_error(tmp_path: Path) -> None:

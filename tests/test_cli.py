@@ -17,7 +17,7 @@ from conftest import ROOT, SOLUTION, STUBS, run_grader
         (["hw22"], "Error: unknown assignment 'hw22'. Did you mean 'hw2'?"),
         (["zzz"], "Error: unknown assignment 'zzz'. Known: hw1, hw2."),
         (["audit", "hw9"], "Error: unknown assignment 'hw9'. Did you mean 'hw1' or 'hw2'?"),
-        (["classroom", "hw1", "--nope"], "Error: unrecognized arguments: --nope"),
+        (["workflow", "hw1", "--nope"], "Error: unrecognized arguments: --nope"),
         (["hw1", "no/such/folder"], "Error: submission folder 'no/such/folder' does not exist."),
         (["hw1", "--format", "yaml"], "Error: argument --format: invalid choice"),
         (["hw1", "--batch", "no/such/folder", "--out", "x"], "Error: batch folder 'no/such/folder' does not exist."),

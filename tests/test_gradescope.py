@@ -137,7 +137,7 @@ def _unpack(bundle: Path, root: Path) -> None:
     (root / "submission").mkdir()
 
 
-def _run_autograder(root: Path, python: str = sys.executable, limit: str = "600") -> dict[str, Any]:
+def _run_autograder(root: Path, python: str = sys.executable, limit: str = "600", **env_vars: str) -> dict[str, Any]:
     # This checkout stands in for the grader that setup.sh installs into /autograder/venv.
     path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     env = {
@@ -146,6 +146,8 @@ def _run_autograder(root: Path, python: str = sys.executable, limit: str = "600"
         "GRADER_PYTHON": python,
         "GRADER_TIME_LIMIT": limit,
         "PYTHONPATH": path,
+        "GRADER_CGROUP": str(root / "cgroup"),  # a container's cgroup, made up by the test (empty: none)
+        **env_vars,
     }
     done = subprocess.run(
         [str(root / "run_autograder")], cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
@@ -174,8 +176,8 @@ def test_zip_layout(tmp_path: Path) -> None:
         setup = archive.read("setup.sh").decode()
         run_autograder = archive.read("run_autograder").decode()
     assert "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu" in setup
-    assert "@" not in run_autograder.replace("${arguments[@]}", "").replace("${modules[@]}", "")
-    assert "modules=(data model train evaluate)" in run_autograder
+    assert "@" not in run_autograder.replace("${arguments[@]}", "")
+    assert 'arguments=("$assignment" "$root/submission" --upload --format gradescope' in run_autograder
     gradescope.build_zip(HW1, tmp_path / "again.zip")
     assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "autograder.zip").read_bytes()
 
@@ -197,18 +199,21 @@ def test_softmax_of_equal_logits(student):
 ''' + unreadable_check(1)
 
 
-def test_run_autograder_grades_a_nested_submission_with_hidden_checks(tmp_path: Path) -> None:
+def test_run_autograder_grades_a_zipped_folder_with_hidden_checks(tmp_path: Path) -> None:
     hidden = tmp_path / "hidden-checks"
     hidden.mkdir()
     (hidden / "test_secret.py").write_text(HIDDEN_CHECKS)
     gradescope.build_zip(HW1, tmp_path / "autograder.zip", hidden=hidden)
     root = tmp_path / "autograder"
     _unpack(tmp_path / "autograder.zip", root)
-    submission = root / "submission" / "assignments" / "hw1"
+    # A zipped clone of the student's repository, as Gradescope unpacks it: everything in one top folder,
+    # the files under assignments/hw1/ and a stray data.py at the top, which --batch grades the same way.
+    top = root / "submission" / "my-repo-main"
+    submission = top / "assignments" / "hw1"
     shutil.copytree(SOLUTION, submission)
     with open(submission / "model.py", "a") as model:
         model.write(PEEK)
-    (root / "submission" / "data.py").write_text("# scratch: a stray file does not hide assignments/hw1/\n")
+    (top / "data.py").write_text("# scratch: a stray file does not hide assignments/hw1/\n")
 
     document = _run_autograder(root)
     tests = {test["name"]: test for test in document["tests"]}
@@ -250,3 +255,69 @@ def test_run_autograder_timeout_still_writes_results(unpacked: Path) -> None:
     document = _run_autograder(unpacked, limit="2")
     assert time.monotonic() - started < 30
     assert document["score"] == 0 and "longer than 2 seconds" in document["output"]
+
+
+def _fake_python(folder: Path, scenario: str) -> Path:
+    """A stand-in for the grader's Python: ``-m grader ...`` records its arguments and plays ``scenario``."""
+    fake = folder / "python"
+    fake.write_text(
+        "#!/bin/bash\n"
+        f'if [ "$1 $2" != "-m grader" ]; then exec {sys.executable} "$@"; fi\n'
+        f'echo "$@" > {folder / "arguments"}\n'
+        f"{scenario}\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+def test_run_autograder_reports_a_kill_as_what_it_was(unpacked: Path, tmp_path: Path) -> None:
+    python = _fake_python(tmp_path, "kill -KILL $$")
+    document = _run_autograder(unpacked, python=str(python))
+    assert document["score"] == 0 and document["tests"] == []
+    assert "the grader was killed by signal SIGKILL (most often the kernel's OOM killer" in document["output"]
+    assert "longer than" not in document["output"]
+    python = _fake_python(tmp_path, "kill -SEGV $$")
+    assert "killed by signal SIGSEGV." in _run_autograder(unpacked, python=str(python))["output"]
+
+
+@pytest.mark.parametrize("version", ["v2", "v1"])
+def test_run_autograder_reports_the_oom_killer(unpacked: Path, tmp_path: Path, version: str) -> None:
+    cgroup = unpacked / "cgroup"
+    events = cgroup / "memory.events" if version == "v2" else cgroup / "memory" / "memory.oom_control"
+    events.parent.mkdir(parents=True)
+    events.write_text("oom 0\noom_kill 0\n" if version == "v2" else "oom_kill_disable 0\nunder_oom 0\noom_kill 0\n")
+    limit = cgroup / "memory.max" if version == "v2" else cgroup / "memory" / "memory.limit_in_bytes"
+    limit.write_text(f"{768 * 1024 * 1024}\n")
+    # The kernel counts the kill in the container's cgroup, then the grader is gone.
+    python = _fake_python(tmp_path, f"sed -i 's/^oom_kill 0/oom_kill 1/' {events}; kill -KILL $$")
+    document = _run_autograder(unpacked, python=str(python))
+    assert document["output"] == (
+        "The autograder could not grade this submission: the grader ran out of memory: the kernel's OOM killer "
+        "stopped it (the container has 768 MiB). Please tell the course staff."
+    )
+
+
+def test_run_autograder_sizes_the_memory_limit_to_the_container(unpacked: Path, tmp_path: Path) -> None:
+    python = _fake_python(tmp_path, "exit 1")  # no document: only the arguments matter here
+    (unpacked / "cgroup").mkdir()
+    limit = unpacked / "cgroup" / "memory.max"
+    for container, expected in ((768, 192), (2048, 1472), (600, 192)):
+        limit.write_text(f"{container * 1024 * 1024}\n")
+        _run_autograder(unpacked, python=str(python))
+        assert f"--memory-mb {expected}" in (tmp_path / "arguments").read_text()
+    _run_autograder(unpacked, python=str(python), GRADER_MEMORY_MB="1000")
+    assert "--memory-mb 1000" in (tmp_path / "arguments").read_text()
+    limit.write_text("max\n")  # no limit: the machine's memory
+    _run_autograder(unpacked, python=str(python))
+    machine = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    assert f"--memory-mb {machine - 576}" in (tmp_path / "arguments").read_text()
+
+
+def test_run_autograder_says_what_an_upload_lacks(unpacked: Path) -> None:
+    (unpacked / "submission" / "notes.txt").write_text("I will submit later\n")
+    document = _run_autograder(unpacked)
+    assert document["score"] == 0 and document["tests"] == []
+    assert (
+        "none of data.py, model.py, train.py, evaluate.py found at the top level, under assignments/hw1/ or in a "
+        "single folder" in document["output"]
+    )

@@ -3,21 +3,27 @@
 A reporter is a module with a ``render(report, color=False) -> str`` function;
 register it in ``FORMATS``. Adding a format is one small module and one line.
 
-Two optional functions serve formats that another program reads:
+Optional functions serve formats that another program reads:
 
 * ``render_error(assignment, message) -> str``: the document to emit when grading
   itself failed, so that the reader (Gradescope, the Classroom reporter, a CI
   server) still gets a well-formed result instead of nothing;
-* ``deliver(text) -> None``: where the output goes when it is not stdout
-  (the Classroom runner result goes to ``$GITHUB_OUTPUT``).
+* ``emit(report, color) -> None`` and ``emit_error(assignment, message) -> None``: where
+  the output goes when it is not only the rendered text on stdout (GitHub Actions' job
+  summary file, the Classroom reporter's variables).
+
+The command line goes through :func:`emit` and :func:`emit_error` only.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Protocol
 
-from grader.results import GradeReport
+from grader.results import CheckResult, GradeReport
 
 FORMATS = {
     "text": "grader.reporters.text",
@@ -25,6 +31,7 @@ FORMATS = {
     "gradescope": "grader.reporters.gradescope",
     "classroom": "grader.reporters.classroom",
     "junit": "grader.reporters.junit",
+    "github": "grader.reporters.github",
 }
 
 
@@ -41,16 +48,54 @@ def get(name: str) -> Reporter:
     return importlib.import_module(FORMATS[name])  # type: ignore[return-value]
 
 
+def default_format(environ: Mapping[str, str] = os.environ) -> str:
+    """``github`` inside a GitHub Actions step (which sets ``GITHUB_ACTIONS=true``), ``text`` elsewhere."""
+    return "github" if environ.get("GITHUB_ACTIONS") == "true" else "text"
+
+
 def render_error(name: str, assignment: str, message: str) -> str | None:
     """Format ``name``'s document for a grading that failed, or None when the format has none."""
     render = getattr(get(name), "render_error", None)
     return render(assignment, message) if render else None
 
 
-def deliver(name: str, text: str) -> None:
-    """Hand ``text`` to its reader: the reporter's own ``deliver`` when it has one, stdout otherwise."""
-    own = getattr(get(name), "deliver", None)
+def emit(name: str, report: GradeReport, color: bool = False) -> None:
+    """Hand ``report`` to its reader in format ``name``: the reporter's own ``emit``, else its text on stdout."""
+    reporter = get(name)
+    own = getattr(reporter, "emit", None)
     if own is not None:
-        own(text)
+        own(report, color)
     else:
-        print(text)
+        print(reporter.render(report, color=color))
+
+
+def emit_error(name: str, assignment: str, message: str) -> bool:
+    """Hand a failed grading's document to its reader; False when format ``name`` has none (text, json)."""
+    reporter = get(name)
+    own = getattr(reporter, "emit_error", None)
+    if own is not None:
+        own(assignment, message)
+        return True
+    document = render_error(name, assignment, message)
+    if document is None:
+        return False
+    print(document)
+    return True
+
+
+def source_file(report: GradeReport, check: CheckResult) -> str:
+    """Where student code raised what failed ``check``, as a path from the repository root, or "".
+
+    The root is ``$GITHUB_WORKSPACE`` in a GitHub Actions step, else the current folder (where CI runs the
+    grader). A file outside it, or no longer there, has no path a reader could open: "".
+    """
+    if not check.file or check.line <= 0:
+        return ""
+    path = Path(report.submission, check.file)
+    root = Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
+    try:
+        if not path.is_file() or path.is_symlink():
+            return ""
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except (OSError, ValueError):
+        return ""

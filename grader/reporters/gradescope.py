@@ -46,8 +46,8 @@ def render_error(assignment: str, message: str) -> str:
     document = {
         "score": 0,
         "execution_time": 0,
-        "output": f"The autograder could not grade this {assignment} submission ({message}). "
-        "Please tell the course staff.",
+        "output": f"The autograder could not grade this {assignment} submission: {message}. If that is not "
+        "about what you uploaded, please tell the course staff.",
         "visibility": "visible",
         "stdout_visibility": _STDOUT_VISIBILITY,
         "tests": [],

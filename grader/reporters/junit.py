@@ -1,11 +1,15 @@
 """``--format junit``: JUnit XML for any CI server, one ``<testcase>`` per check.
 
-The document keeps to the strict JUnit schema CI servers validate against (Jenkins'
-``junit-10.xsd``): ``<testsuites>`` holds one ``<testsuite>`` (``name``, ``tests``,
-``failures``, ``errors``, ``skipped``, ``time``) with the suite's points as ``<properties>``;
-each ``<testcase>`` (``classname`` ``<assignment>.<step>``, ``name``, ``time``) holds at most
-one ``<failure>`` and a ``<system-out>`` with its points. Points go to ``system-out`` rather
-than testcase ``<properties>`` because that schema allows properties only on the suite.
+The document keeps to the strict JUnit schema CI servers validate against (Jenkins' xunit-plugin,
+``junit-10.xsd``; the test suite validates against it): ``<testsuites>`` (``name``, ``tests``,
+``failures``, ``errors``, ``time``: that schema allows no ``skipped`` there) holds one
+``<testsuite>`` (the same and ``skipped``) with the suite's points as ``<properties>``; each
+``<testcase>`` (``classname`` ``<assignment>.<step>``, ``name``, ``time``) holds at most one
+``<failure>`` and a ``<system-out>`` with its points and, where student code raised what failed
+it, ``file`` (from the repository root) and ``line``. The schema allows neither ``properties``
+nor ``file``/``line`` attributes on a testcase (pytest's ``xunit2`` leaves them out for the same
+reason), so they go to ``system-out``, and the failure's text ends with the location as a Python
+traceback line (``File "model.py", line 82``) for readers that take it from there.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from grader.reporters import source_file
 from grader.results import CheckResult, GradeReport
 
 #: Characters XML 1.0 cannot hold even escaped (a student's message may carry a NUL or an ANSI escape).
@@ -33,7 +38,7 @@ def render(report: GradeReport, color: bool = False) -> str:
     ):
         ET.SubElement(properties, "property", name=name, value=f"{value:g}")
     for check in report.checks:
-        _testcase(suite, report.assignment, check)
+        _testcase(suite, report, check)
     return _serialize(suites)
 
 
@@ -46,30 +51,30 @@ def render_error(assignment: str, message: str) -> str:
 
 
 def _suite(assignment: str, tests: int, failures: int, errors: int, time: float) -> tuple[ET.Element, ET.Element]:
-    counts = {
-        "tests": str(tests),
-        "failures": str(failures),
-        "errors": str(errors),
-        "skipped": "0",
-        "time": _seconds(time),
-    }
+    counts = {"tests": str(tests), "failures": str(failures), "errors": str(errors), "time": _seconds(time)}
     suites = ET.Element("testsuites", name=assignment, **counts)
-    return suites, ET.SubElement(suites, "testsuite", name=assignment, **counts)
+    return suites, ET.SubElement(suites, "testsuite", name=assignment, skipped="0", **counts)
 
 
-def _testcase(suite: ET.Element, assignment: str, check: CheckResult) -> None:
+def _testcase(suite: ET.Element, report: GradeReport, check: CheckResult) -> None:
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=f"{assignment}.{check.step}",
+        classname=f"{report.assignment}.{check.step}",
         name=_xml(check.title),
         time=_seconds(check.duration),
     )
+    file = source_file(report, check) or check.file
     if not check.passed:
+        text = check.message + (f"\n\n{check.traceback}" if check.traceback else "")
+        if file:
+            text += f'\n  File "{file}", line {check.line}'
         failure = ET.SubElement(case, "failure", message=_xml(check.message), type=check.error or "CheckFailure")
-        failure.text = _xml(check.message + (f"\n\n{check.traceback}" if check.traceback else ""))
-    points = f"score: {check.score:g}\nmax_score: {check.max_score:g}\n"
-    ET.SubElement(case, "system-out").text = points + ("hidden: true\n" if check.hidden else "")
+        failure.text = _xml(text)
+    out = f"score: {check.score:g}\nmax_score: {check.max_score:g}\n" + ("hidden: true\n" if check.hidden else "")
+    if file:
+        out += f"file: {file}\nline: {check.line}\n"
+    ET.SubElement(case, "system-out").text = _xml(out)
 
 
 def _seconds(value: float) -> str:
