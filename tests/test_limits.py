@@ -89,3 +89,21 @@ def test_cgroups_tell_a_process_that_hit_its_memory_limit() -> None:
         assert group.out_of_memory() and group.reached_limit()
     finally:
         group.destroy()
+
+
+def test_a_worker_that_stops_reading_its_channel_costs_one_budget() -> None:
+    """Requests are sent within the call's budget: a worker that never takes them (or only peeks at them) would
+    otherwise block the grader for good once the socket's buffer is full."""
+    ours, theirs = socket.socketpair()
+    read_end, write_end = os.pipe()
+    sandbox = types.SimpleNamespace(limits=Limits(), isolation=types.SimpleNamespace(contained=False))
+    worker = _WorkerProcess(sandbox, _FakeLink({"signal_name": "SIGKILL"}), 999_999_999, ours, read_end, True)  # type: ignore[arg-type]
+    worker.alive = False
+    try:
+        with pytest.raises(Timeout, match=r"did not finish within 0\.3 s"):
+            worker.exchange({"op": "call"}, [b"x" * (32 << 20)], "data.split_dataset()", 0.3)
+    finally:
+        for sock in (ours, theirs):
+            sock.close()
+        os.close(read_end)
+        os.close(write_end)
