@@ -343,8 +343,10 @@ def _session_members(session: int) -> list[str]:
     "how",
     [
         "ctrl-c",  # the terminal signals the whole process group
-        "hang-up",  # a closed terminal or a dropped ssh session: the whole group too
-        "kill",  # `kill PID`, a job scheduler's time limit: the batch's own process only
+        # a closed terminal or a dropped ssh session: the whole group too
+        pytest.param("hang-up", marks=pytest.mark.slow),
+        # `kill PID`, a job scheduler's time limit: the batch's own process only
+        pytest.param("kill", marks=pytest.mark.slow),
     ],
 )
 def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Path, how: str) -> None:
