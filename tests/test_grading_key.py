@@ -12,7 +12,7 @@ import torch
 from conftest import SOLUTION, run_grader
 
 from grader import assignments, grading_key
-from grader.batch import grader_key
+from grader.batch.fingerprints import grader_key
 from grader.checks.hw1 import digits_support as e2e
 from grader.errors import UsageError
 from grader.sandbox import Limits, view

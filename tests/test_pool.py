@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from grader import devices, pool
+from grader import devices
+from grader.batch import pool
 
 
 def test_pinned_cores_only_where_whole_cores_are_ours(monkeypatch: pytest.MonkeyPatch) -> None:
