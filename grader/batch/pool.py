@@ -61,6 +61,7 @@ def open_pool(
     hide: tuple[Path, ...] = (),
     hidden: tuple[Path, ...] = (),
     device: str = "cpu",
+    shared: bool = False,
 ) -> _Pool:
     """Start ``jobs`` grading processes, with the ``hidden`` checks too; student code never sees ``hide``.
 
@@ -74,7 +75,7 @@ def open_pool(
         importlib.import_module(name)
     isolation.choose()  # probed once here (it forks a throwaway process), remembered by every grading process
     jobs = max(1, jobs)
-    pool = _Pool(_Setup(assignment, limits, store, (*hide, *hidden), hidden, device), pinned_cores(jobs))
+    pool = _Pool(_Setup(assignment, limits, store, (*hide, *hidden), hidden, device), pinned_cores(jobs, shared))
     pool.idle = pool.start(jobs)
     return pool
 
@@ -133,23 +134,21 @@ def _overdue(
     return [sock for sock, (_, started) in busy.items() if now - started > budget and sock not in ready]
 
 
-def pinned_cores(jobs: int) -> list[int]:
+def pinned_cores(jobs: int, shared: bool = False) -> list[int]:
     """The cores to pin ``jobs`` grading processes to, one each; empty when the scheduler should place them.
 
     Only where this process may use whole cores: with more jobs than cores, two processes would share one
     while another idles, and under a cgroup CPU quota narrower than the CPU affinity (a container's
-    --cpus on a bigger host) the cores named are shared with others and any may be the busy one. Nor in a
-    Slurm job given fewer CPUs than its affinity holds (a cluster without task/affinity or task/cgroup):
-    its neighbours on the node run on the same cores, and every shard would pin to the first ones.
+    --cpus on a bigger host) the cores named are shared with others and any may be the busy one. A batch
+    ``shared`` with others (a shard: its siblings may run beside it) pins only to cores that are all its own,
+    as many as its jobs (a Slurm task given its CPUs by task/affinity or task/cgroup): where it may use more
+    (two shards side by side, a Slurm node without those plugins), every shard would pin to the same first ones.
     """
     try:
         cores = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return []
-    if jobs > len(cores) or devices.usable_cores() < len(cores):
-        return []
-    allocated = os.environ.get("SLURM_CPUS_ON_NODE", "")
-    if allocated.isascii() and allocated.isdigit() and int(allocated) < len(cores):
+    if jobs > len(cores) or devices.usable_cores() < len(cores) or (shared and jobs != len(cores)):
         return []
     return cores
 

@@ -55,7 +55,8 @@ def run(
     store = ResultStore(out, "" if shard is None else f"shard-{shard.index}-of-{shard.count}")
     # Before the class folder is read: nothing of the roster, the fingerprints or the hidden checks is in the
     # memory of the grading processes, and so of any worker forked from them (see open_pool).
-    pool = open_pool(assignment, store, jobs, limits, (folder.resolve(), out.resolve()), hidden, device)
+    hide = (folder.resolve(), out.resolve())
+    pool = open_pool(assignment, store, jobs, limits, hide, hidden, device, shared=shard is not None)
     names: list[str] = []
     submissions: list[Submission] = []
     interrupted = True

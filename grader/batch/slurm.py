@@ -88,11 +88,8 @@ def write_scripts(
     processes as it got CPUs, ``cpus`` unless the TA's options say otherwise); ``merge_command`` the merge's.
     Both run in ``cwd`` with ``exports`` set. ``gpu``: each task asks for a GPU unless ``options`` ask already.
     """
-    for path in (folder, cwd):
-        if any(char in str(path) for char in '"\\\n'):
-            raise UsageError(
-                f"--slurm cannot name '{path}' in an #SBATCH line: rename it without quotes or backslashes."
-            )
+    if any(char in str(folder) for char in '"\\\n'):
+        raise UsageError(f"--slurm cannot name '{folder}' in an #SBATCH line: rename it without quotes or backslashes.")
     folder.mkdir(parents=True, exist_ok=True)
     lines = sbatch_lines(options)
     theirs = [" ".join(line) for line in lines]
@@ -107,8 +104,8 @@ def write_scripts(
             [
                 f"Grades shard I of {shards} of the class (I: the array task's index, SLURM_ARRAY_TASK_ID).",
                 "Each result is written to the --out folder as it is done; a rerun keeps what is unchanged.",
-                f"Rerun some tasks alone (here 1 and 3):  sbatch --array=1,3 {grade}",
-                f"then merge again:                      sbatch {merge}",
+                f"Rerun some tasks alone (here 1 and 3):  sbatch --array=1,3 {shlex.quote(str(grade))}",
+                f"then merge again:                      sbatch {shlex.quote(str(merge))}",
             ],
             [
                 f"--job-name=grader-{assignment}",
@@ -223,19 +220,21 @@ def _job_id(done: _Done, what: str, array: str = "") -> str:
 
 def describe(jobs: Jobs, scripts: Scripts, shards: int) -> list[str]:
     """What a TA reads after submitting: the jobs, how to watch them, where the logs are, how to rerun."""
-    logs = scripts.grade.parent
+    grade, merge, logs = (shlex.quote(str(path)) for path in (scripts.grade, scripts.merge, scripts.grade.parent))
     return [
-        f"Submitted array job {jobs.array} ({shards} tasks: {scripts.grade}) and merge job {jobs.merge} "
-        f"({scripts.merge}), which runs once every task has ended.",
-        f"Watch: squeue -j {jobs.array},{jobs.merge}   Logs: {logs}/shard-<I>-job{jobs.array}.log, "
-        f"{logs}/merge-job{jobs.merge}.log",
-        f"Rerun task I alone: sbatch --array=I {scripts.grade}; then merge again: sbatch {scripts.merge}",
+        f"Submitted array job {jobs.array} ({shards} tasks: {grade}) and merge job {jobs.merge} ({merge}), which "
+        "runs once every task has ended.",
+        f"Watch: squeue -j {jobs.array},{jobs.merge}   Logs in {logs}: shard-<I>-job{jobs.array}.log, "
+        f"merge-job{jobs.merge}.log",
+        f"Rerun task I alone: sbatch --array=I {grade}; then merge again: sbatch {merge}",
     ]
 
 
 def rerun_hint(out: Path, shards: list[int]) -> str:
-    """The sbatch command that reruns ``shards`` of the array written into ``out``, or "" when there is none."""
-    script = out / FOLDER / GRADE_SCRIPT
-    if not script.is_file() or not shards:
+    """The sbatch commands that rerun ``shards`` of the array written into ``out`` and merge, or "" without one."""
+    grade, merge = out / FOLDER / GRADE_SCRIPT, out / FOLDER / MERGE_SCRIPT
+    if not grade.is_file() or not shards:
         return ""
-    return f"sbatch --array={','.join(map(str, shards))} {script}, then sbatch {out / FOLDER / MERGE_SCRIPT}"
+    return (
+        f"sbatch --array={','.join(map(str, shards))} {shlex.quote(str(grade))}, then sbatch {shlex.quote(str(merge))}"
+    )
