@@ -143,6 +143,10 @@ def merge(
         if outcome is None:
             missing[submission.name] = "no result yet"
             continue
+        if not outcome.status.kept:  # the grading process died: in grades.csv as a batch leaves it, and rerun
+            outcomes[submission.name] = outcome
+            missing[submission.name] = outcome.reason
+            continue
         try:
             digest: str | None = fingerprint(submission.path, key, assignment)
         except SubmissionError:  # a shard writes such a submission's result without a key: it is current
@@ -151,8 +155,6 @@ def merge(
             missing[submission.name] = "its result was graded from other files, options or grader than these"
             continue
         outcomes[submission.name] = outcome
-        if not outcome.status.kept:
-            missing[submission.name] = outcome.reason or "not graded to the end"
     publish(store, assignment, names, outcomes, bool(hidden), log)
     owner = assign(names, shards) if shards else {}
     return Merged(names, outcomes, missing, {name: Shard(index, shards or 1) for name, index in owner.items()})

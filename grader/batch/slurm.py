@@ -17,6 +17,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,14 +181,20 @@ def submit(
         *(["--wait"] if wait else []),
         str(scripts.merge),
     ]
-    with subprocess.Popen(
-        command, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    ) as process:
-        assert process.stdout is not None and process.stderr is not None
+    # Its complaints go to a file, not a pipe: waiting for hours, sbatch must never block on a full one.
+    with (
+        tempfile.TemporaryFile("w+") as complaints,
+        subprocess.Popen(
+            command, env=dict(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=complaints, text=True
+        ) as process,
+    ):
+        assert process.stdout is not None
         # --parsable prints the id as soon as the job is queued; then --wait waits for it to end.
         first = process.stdout.readline()
         if not first.strip():
-            _job_id(_Done(process.wait(), first, process.stderr.read()), "the merge job", array)
+            returncode = process.wait()
+            complaints.seek(0)
+            _job_id(_Done(returncode, first, complaints.read()), "the merge job", array)
         jobs = Jobs(array, _job_id(_Done(0, first, ""), "the merge job", array))
         submitted(jobs)
         status = process.wait()
