@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import zipfile
 from pathlib import Path
@@ -40,17 +41,20 @@ def _rows(out: Path) -> dict[str, dict[str, str]]:
 def test_shards_grade_their_part_and_the_merge_names_what_is_missing(class_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     batch = ("hw1", "--batch", str(class_folder), "--out", str(out))
+    secret = os.urandom(32)
+    (tmp_path / "key").write_bytes(secret)
+    key = {"GRADER_KEY_FILE": str(tmp_path / "key")}
     first, second = (Shard(index, 2).select(NAMES) for index in range(2))
     assert first and second, "both shards have work (else the test shows less than it says)"
 
-    done = run_grader(*batch, "--shard", "0/2", "--jobs", "1")
+    done = run_grader(*batch, "--shard", "0/2", "--jobs", "1", env=key)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Isolation: ")  # a shard grades: it says how student code is isolated
     assert f"Shard 0/2: {len(first)} of its {len(first)} submissions (of 4) have a result" in done.stdout
     assert {path.stem for path in out.glob("*.json")} == set(first)
     assert not (out / "grades.csv").exists() and not (out / "summary.html").exists()  # the merge's, not a shard's
 
-    done = run_grader(*batch, "--merge", "--shards", "2")
+    done = run_grader(*batch, "--merge", "--shards", "2", env=key)
     assert done.returncode == 3, done.stderr
     assert f"{len(second)} of 4 submissions have no current result:" in done.stdout
     for name in second:
@@ -61,10 +65,15 @@ def test_shards_grade_their_part_and_the_merge_names_what_is_missing(class_folde
     assert all(f'data-submission="{name}" data-status="pending"' in page for name in second)
 
     # A Kubernetes Indexed Job's pod: its index in JOB_COMPLETION_INDEX, the count from --shards.
-    done = run_grader(*batch, "--shard", "auto", "--shards", "2", "--jobs", "1", env={"JOB_COMPLETION_INDEX": "1"})
+    done = run_grader(
+        *batch, "--shard", "auto", "--shards", "2", "--jobs", "1", env={**key, "JOB_COMPLETION_INDEX": "1"}
+    )
     assert done.returncode == 0, done.stderr
     assert {path.stem for path in out.glob("*.json")} == set(NAMES)
-    done = run_grader(*batch, "--merge", "--shards", "2")
+    # The merge on another machine, with its own copy of the key (another path, inode and time): the same key.
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "key").write_bytes(secret)
+    done = run_grader(*batch, "--merge", "--shards", "2", env={"GRADER_KEY_FILE": str(tmp_path / "copy" / "key")})
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} (4 of 4 submissions)."
     rows = _rows(out)
@@ -75,18 +84,18 @@ def test_shards_grade_their_part_and_the_merge_names_what_is_missing(class_folde
     with open(class_folder / "bob" / "data.py", "a") as handle:
         handle.write("\n# resubmitted\n")
     shard = Shard(0 if "bob" in first else 1, 2)
-    done = run_grader(*batch, "--merge", "--shards", "2")
+    done = run_grader(*batch, "--merge", "--shards", "2", env=key)
     assert done.returncode == 3
     assert f"  bob: its result was graded from other files, options or grader than these (shard {shard})" in done.stdout
     assert "bob" not in _rows(out) and len(done.stdout.splitlines()) == 4
-    done = run_grader(*batch, "--shard", str(shard), "--jobs", "1")
+    done = run_grader(*batch, "--shard", str(shard), "--jobs", "1", env=key)
     assert done.returncode == 0, done.stderr
     kept = [name for name in shard.select(NAMES) if name != "bob"]
     assert all(f"{name}: unchanged, kept" in done.stdout for name in kept) and "bob: unchanged" not in done.stdout
-    assert run_grader(*batch, "--merge", "--shards", "2").returncode == 0
+    assert run_grader(*batch, "--merge", "--shards", "2", env=key).returncode == 0
     assert set(_rows(out)) == set(NAMES)
     # The merge needs the shards' options: other limits make every result someone else's.
-    done = run_grader(*batch, "--merge", "--timeout", "7")
+    done = run_grader(*batch, "--merge", "--timeout", "7", env=key)
     assert done.returncode == 3 and done.stdout.count("graded from other files, options or grader") == 4
     assert "Rerun the batch or its shards (--merge --shards N names each one's), then merge again." in done.stdout
     assert json.loads((out / "alice.json").read_text())["score"] == 100  # the merge grades and deletes nothing
