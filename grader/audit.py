@@ -349,7 +349,7 @@ def run(
     log: Callable[[str], None] = print,
 ) -> Report:
     """Grade the corpus of ``assignment`` in one batch under ``workdir`` (``class/`` and ``grades/``)."""
-    from grader import batch
+    from grader.batch import run as batch
 
     corpus = load_corpus(assignment)
     folder, out = workdir / "class", workdir / "grades"
@@ -359,7 +359,8 @@ def run(
     expected = build_class(assignment, corpus, folder, only)
     started = time.monotonic()
     terminal = sys.stderr if sys.stderr.isatty() else None
-    documents = batch.run(assignment, folder, out, jobs, limits, log=log, terminal=terminal, device=device)
+    outcomes = batch.run(assignment, folder, out, jobs, limits, log=log, terminal=terminal, device=device)
+    documents = {name: outcome.to_json() for name, outcome in outcomes.items()}
     report = Report(assignment.name, [judge(assignment, e, documents) for e in expected], time.monotonic() - started)
     (workdir / "audit.json").write_text(json.dumps(report.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
     return report

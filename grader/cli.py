@@ -1,6 +1,8 @@
 """``python -m grader``: the command line. Usage errors print one line and exit 2.
 
 python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader ASSIGNMENT --batch CLASS --out OUT --shard I/N|--merge    a shard of a batch; their merge
+python -m grader ASSIGNMENT --batch CLASS --out OUT --slurm N [-- OPTIONS]  the batch as a Slurm job array
 python -m grader list                                                      the assignments, steps, points
 python -m grader gradescope ASSIGNMENT OUT.zip [--hidden DIR]             build Gradescope's zip
 python -m grader workflow ASSIGNMENT [OUT.yml] [--classroom] ...           the GitHub Actions workflow
@@ -110,10 +112,41 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--jobs",
         type=int,
-        default=devices.usable_cores(),
-        help="grading processes for --batch (default: the cores this process may use, %(default)s)",
+        help=f"grading processes for --batch (default: the cores this process may use, {devices.usable_cores()}; "
+        "with --slurm, 1 per array task)",
     )
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="with --batch: grade only shard I (from 0) of N, leaving grades.csv and summary.html to --merge; "
+        "auto: I (and N) from a Slurm array task or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards)",
+    )
+    parser.add_argument(
+        "--shards",
+        type=int,
+        metavar="N",
+        help="how many shards the batch is split into: for --shard auto where the environment does not say, and "
+        "for --merge to name the shard of each submission without a result",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --batch: grade nothing; build grades.csv and summary.html from every shard's results in OUT and "
+        "list the submissions without a current one (exit 3 then); give it the shards' options",
+    )
+    parser.add_argument(
+        "--slurm",
+        type=int,
+        metavar="N",
+        help="with --batch: write OUT/slurm/grade.sbatch (a job array of N shards) and merge.sbatch and submit them "
+        "with sbatch; sbatch's own options (partition, time, ...) go after --",
+    )
+    parser.add_argument("--wait", action="store_true", help="with --slurm: wait for the merge, exit with its status")
     return parser
+
+
+#: Environment variables this process set for itself, which jobs it submits must not inherit.
+_PRIVATE_ENV: set[str] = set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,11 +159,17 @@ def main(argv: list[str] | None = None) -> int:
     # torch's compiler stack (imported with the first optimizer) makes a cache folder in TMPDIR: keep it
     # in a folder of ours that goes away with the run, so grading leaves nothing behind.
     with tempfile.TemporaryDirectory(prefix="grader-cache-") as cache:
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", os.path.join(cache, "torchinductor"))
+        if "TORCHINDUCTOR_CACHE_DIR" not in os.environ:
+            os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(cache, "torchinductor")
+            _PRIVATE_ENV.add("TORCHINDUCTOR_CACHE_DIR")  # gone with this process: a Slurm job must make its own
         try:
             if argv and argv[0] in _COMMANDS:
                 return _COMMANDS[argv[0]](argv[1:])
-            return _run(_parser().parse_args(argv))
+            # After --: sbatch's options, for --slurm (argparse would take them for positional arguments).
+            ours, sbatch = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+            args = _parser().parse_args(ours)
+            args.sbatch = sbatch
+            return _run(args)
         except UsageError as exc:
             print(f"Error: {exc}", file=sys.stderr)
             return ExitCode.USAGE_ERROR
@@ -138,14 +177,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     assignment = assignments.get(args.assignment)
-    if args.timeout <= 0 or args.memory_mb <= 0 or args.jobs <= 0:
+    if args.timeout <= 0 or args.memory_mb <= 0 or (args.jobs is not None and args.jobs <= 0):
         raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
     if args.submission_timeout < 0:
         raise UsageError("--submission-timeout must not be negative.")
+    _check_sharding(args)
     limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb, submission_seconds=args.submission_timeout)
     if args.isolation != "auto":
         isolation.force(args.isolation)
-    args.device = devices.resolve(args.device)
+    args.device = _device(args)
     grading_key.check()
     if args.batch:
         return _run_batch(args, assignment, limits)
@@ -201,17 +241,64 @@ def _grade(
         grader.close()
 
 
+def _check_sharding(args: argparse.Namespace) -> None:
+    """The options of a split batch: each with --batch, and only in combinations that mean something."""
+    if args.sbatch and not args.slurm:
+        raise UsageError("options after -- are sbatch's: they go with --batch CLASS --out OUT --slurm N.")
+    given = [name for name in ("shard", "shards", "slurm") if getattr(args, name) is not None]
+    given += [name for name in ("merge", "wait") if getattr(args, name)]
+    if given and not args.batch:
+        raise UsageError(f"--{given[0]} goes with --batch CLASS --out OUT.")
+    if sum(bool(option) for option in (args.shard, args.merge, args.slurm)) > 1:
+        raise UsageError("--shard grades one shard, --merge merges them and --slurm submits both: give one.")
+    for name in ("shards", "slurm"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be positive.")
+    if args.shards is not None and args.shard != "auto" and not args.merge:
+        raise UsageError("--shards N goes with --shard auto or --merge (--shard I/N and --slurm N say N).")
+    if args.wait and not args.slurm:
+        raise UsageError("--wait goes with --slurm N.")
+    if args.sbatch:
+        from grader.batch import slurm
+
+        slurm.sbatch_lines(args.sbatch)
+
+
+def _device(args: argparse.Namespace) -> str:
+    """``--device``, resolved where grading runs here: an array's tasks and a merge run elsewhere, or grade nothing."""
+    if args.slurm:
+        # Decided once for every task (auto could pick differently on different nodes): a GPU if one is asked for.
+        from grader.batch import slurm
+
+        if args.device != "auto":
+            return args.device
+        return "cuda" if any(slurm.asks_for_gpu(line) for line in slurm.sbatch_lines(args.sbatch)) else "cpu"
+    if args.merge and args.device != "auto":
+        return args.device  # the shards' device, recorded in their fingerprints: a merge node needs no GPU
+    return devices.resolve(args.device)
+
+
 def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, limits: Limits) -> int:
-    from grader import batch
+    from grader.batch import run as batch
+    from grader.batch.outcome import Status
+    from grader.batch.sharding import Shard
 
     folder = Path(args.batch)
     if not folder.is_dir():
         raise UsageError(f"batch folder '{folder}' does not exist.")
     if not args.out:
         raise UsageError("--batch needs --out OUT, the folder for grades.csv and the per-submission results.")
-    if Path(args.out).exists() and not Path(args.out).is_dir():
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
         raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    if args.slurm:
+        return _submit_slurm(args, assignment, limits, folders)
+    if args.merge:
+        return _merge(args, assignment, limits, folders)
+    shard = None
+    if args.shard:
+        shard = Shard.from_environment(args.shards) if args.shard == "auto" else Shard.parse(args.shard)
     chosen = isolation.choose()
     if not chosen.contained and not args.trust_submissions:
         raise UsageError(
@@ -221,20 +308,21 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         )
     _say(chosen.describe()[0].upper() + chosen.describe()[1:] + ".")
     terminal = sys.stderr if sys.stderr.isatty() else None
-    from grader.pool import StopSignals
+    from grader.batch.pool import StopSignals
 
     StopSignals.install()
     try:
-        documents = batch.run(
+        outcomes = batch.run(
             assignment,
             folder,
-            Path(args.out),
-            args.jobs,
+            out,
+            args.jobs or devices.usable_cores(),
             limits,
             log=_say,
             hidden=folders,
             terminal=terminal,
             device=args.device,
+            shard=shard,
         )
     except KeyboardInterrupt:
         _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
@@ -243,9 +331,83 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
         _say(f"Error: the batch stopped: {exc}. Every finished result is kept.", "stderr")
         return ExitCode.INTERNAL_ERROR
     # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
-    if any(document["status"] == "error" for document in documents.values()):
+    if any(outcome.status is Status.ERROR for outcome in outcomes.values()):
         return ExitCode.INTERNAL_ERROR
     return ExitCode.ALL_PASSED
+
+
+def _merge(
+    args: argparse.Namespace, assignment: assignments.Assignment, limits: Limits, folders: tuple[Path, ...]
+) -> int:
+    from grader.batch import run as batch
+    from grader.batch import slurm
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    merged = batch.merge(assignment, Path(args.batch), out, limits, _say, folders, args.device, args.shards)
+    if not merged.missing:
+        return ExitCode.ALL_PASSED
+    _say(f"{len(merged.missing)} of {len(merged.names)} submissions have no current result:")
+    for name, why in merged.missing.items():
+        where = f" (shard {merged.shards[name]})" if merged.shards else ""
+        _say(f"  {name}: {why}{where}")
+    if not merged.shards:
+        _say("Rerun the batch or its shards (--merge --shards N names each one's), then merge again.")
+        return ExitCode.INTERNAL_ERROR
+    indexes = sorted({merged.shards[name].index for name in merged.missing})
+    shards = ", ".join(f"--shard {index}/{args.shards}" for index in indexes)
+    with_slurm = slurm.rerun_hint(out.resolve(), indexes)
+    _say(f"Rerun {shards}{f' (with Slurm: {with_slurm})' if with_slurm else ''}, then merge again.")
+    return ExitCode.INTERNAL_ERROR
+
+
+def _submit_slurm(
+    args: argparse.Namespace, assignment: assignments.Assignment, limits: Limits, folders: tuple[Path, ...]
+) -> int:
+    from grader.batch import slurm
+
+    out = Path(args.out).resolve()
+    command = [sys.executable, "-m", "grader", assignment.name, "--batch", str(Path(args.batch).resolve())]
+    command += ["--out", str(out), "--timeout", f"{limits.call_seconds:g}", "--memory-mb", str(limits.memory_mb)]
+    if args.submission_timeout:
+        command += ["--submission-timeout", f"{args.submission_timeout:g}"]
+    command += ["--device", args.device]
+    if args.isolation != "auto":
+        command += ["--isolation", args.isolation]
+    if args.trust_submissions:
+        command += ["--trust-submissions"]
+    if folders:
+        command += ["--hidden", str(folders[0].resolve())]
+    key = grading_key.key_file()
+    scripts = slurm.write_scripts(
+        out / slurm.FOLDER,
+        assignment.name,
+        args.slurm,
+        [*command, "--shard", "auto", "--shards", str(args.slurm)],
+        [*command, "--merge", "--shards", str(args.slurm)],
+        Path.cwd(),
+        {grading_key.ENV: str(key)} if key else {},
+        args.jobs or 1,
+        args.sbatch,
+        args.device == "cuda",
+    )
+
+    def submitted(jobs: slurm.Jobs) -> None:
+        for line in slurm.describe(jobs, scripts, args.slurm):
+            _say(line)
+        if args.wait:
+            _say(f"Waiting for merge job {jobs.merge} to end (Ctrl-C stops waiting, not the jobs).")
+
+    environment = {name: value for name, value in os.environ.items() if name not in _PRIVATE_ENV}
+    try:
+        jobs, status = slurm.submit(scripts, environment, args.wait, submitted)
+    except KeyboardInterrupt:
+        _say("Stopped waiting; the jobs go on (squeue shows them).", "stderr")
+        return ExitCode.INTERRUPTED
+    if status is None:
+        return ExitCode.ALL_PASSED
+    _say(f"Merge job {jobs.merge} ended with exit status {status}.")
+    return status
 
 
 def _say(line: str, stream: str = "stdout") -> None:

@@ -9,7 +9,7 @@ assignments' mutation corpora (``grader/checks/<hw>/audit/``) and the reference 
 twice gives the same bytes: every entry has a fixed date.
 
 On Gradescope, ``run_autograder`` grades the upload with ``--upload``: :func:`located` finds the files to
-grade in it by the rules a ``--batch`` submission follows (:func:`grader.intake.prepare`), so a zipped
+grade in it by the rules a ``--batch`` submission follows (:func:`grader.batch.intake.prepare`), so a zipped
 folder is graded the same in both.
 """
 
@@ -57,7 +57,7 @@ def located(assignment: Assignment, upload: Path) -> Iterator[Path]:
 
     Raises :class:`grader.errors.SubmissionError` saying why there is nothing to grade.
     """
-    from grader.intake import prepare
+    from grader.batch.intake import prepare
 
     with tempfile.TemporaryDirectory(prefix="grader-upload-") as scratch:
         yield prepare(upload, Path(scratch), assignment)

@@ -78,16 +78,35 @@ def seed(purpose: str) -> int:
 
 
 def fingerprint() -> bytes:
-    """What identifies the key without reading it (its file's path, size and modification time).
+    """What identifies the key, the same on every machine holding a copy of it: a digest drawn from the key.
 
-    For what must change when the key does, such as a batch's resume check; it is taken before the
-    grading processes are forked, so the key itself is not read (see :func:`check`).
+    For what must change when the key does, such as a batch's resume check and the merge of shards graded on
+    other machines (where the file's path, inode and time differ). It is taken before grading processes are
+    forked, and this process must never hold the key (see :func:`check`): a throwaway child reads it and
+    hands back only ``derive("fingerprint")``, from which nothing else the key gives can be computed.
     """
     path = key_file()
     if path is None:
         return hashlib.sha256(PUBLIC).digest()
-    stat = path.stat()
-    return hashlib.sha256(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}".encode()).digest()
+    theirs, ours = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(theirs)
+            os.write(ours, derive("fingerprint"))
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(ours)
+    with os.fdopen(theirs, "rb") as answer:
+        digest = answer.read()
+    os.waitpid(pid, 0)
+    if len(digest) != hashlib.sha256().digest_size:  # read here instead, and this process would hold the key
+        raise UsageError(
+            f"{ENV} names '{path}', which could not be read as a key of {MIN_BYTES} to {_MAX_BYTES} bytes."
+        )
+    return digest
 
 
 @functools.cache

@@ -29,10 +29,11 @@ import pytest
 from conftest import PEEK, ROOT, SOLUTION, STUBS, corpus, materialize, run_grader, unreadable_check
 
 from grader import assignments
-from grader.batch import fingerprint, grader_key, write_atomic
+from grader.batch.fingerprints import fingerprint, grader_key
+from grader.batch.intake import find_submissions, locate, prepare
+from grader.batch.progress import Progress, bar, clock, estimate
+from grader.batch.store import write_atomic
 from grader.errors import SubmissionError
-from grader.intake import find_submissions, locate, prepare
-from grader.progress import Progress, bar, clock, estimate
 from grader.reporters import summary
 from grader.sandbox import Limits, isolation
 

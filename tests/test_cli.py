@@ -78,7 +78,9 @@ def test_a_batch_the_machine_stops_says_why_in_a_line(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A full disk or a grading process that cannot start: a line and exit status 3, not a traceback."""
-    from grader import batch, cli, pool
+    from grader import cli
+    from grader.batch import pool
+    from grader.batch import run as batch
 
     def fail(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")

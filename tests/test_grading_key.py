@@ -12,7 +12,7 @@ import torch
 from conftest import SOLUTION, run_grader
 
 from grader import assignments, grading_key
-from grader.batch import grader_key
+from grader.batch.fingerprints import grader_key
 from grader.checks.hw1 import digits_support as e2e
 from grader.errors import UsageError
 from grader.sandbox import Limits, view
@@ -76,6 +76,24 @@ def test_the_key_file_is_hidden_from_workers_and_part_of_a_batch_fingerprint(
     with_key = grader_key("hw1", Limits())
     path.write_bytes(b"another key, longer than the first")
     assert len({without, with_key, grader_key("hw1", Limits())}) == 3
+
+
+def test_a_copy_of_the_key_elsewhere_is_the_same_key_and_this_process_never_reads_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Shards on other machines (a CI matrix, Kubernetes pods) each get a copy of the key: another path, inode
+    and time. Their results and the merge's must agree on which key graded them."""
+    _use_key(monkeypatch, tmp_path / "a.key", b"k" * 32)
+    first = grader_key("hw1", Limits())
+    (tmp_path / "elsewhere").mkdir()
+    _use_key(monkeypatch, tmp_path / "elsewhere" / "b.key", b"k" * 32)
+    assert grader_key("hw1", Limits()) == first
+    assert grading_key._key.cache_info().currsize == 0  # the digest came from a child: no key in this process
+    _use_key(monkeypatch, tmp_path / "c.key", b"k" * 31 + b"j")
+    assert grader_key("hw1", Limits()) != first
+    (tmp_path / "c.key").write_bytes(b"short")  # changed after the check: refused, never read here instead
+    with pytest.raises(UsageError, match="could not be read as a key of 16 to 4096 bytes"):
+        grading_key.fingerprint()
 
 
 def test_each_key_holds_out_other_noisy_digits_and_the_files_do_not_say_which(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from grader import devices, pool
+from grader import devices
+from grader.batch import pool
 
 
 def test_pinned_cores_only_where_whole_cores_are_ours(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -21,6 +22,10 @@ def test_pinned_cores_only_where_whole_cores_are_ours(monkeypatch: pytest.Monkey
     # A CPU quota narrower than the affinity (a container's --cpus): the cores named may be anyone's.
     monkeypatch.setattr(devices, "usable_cores", lambda: 1)
     assert pool.pinned_cores(1) == []
+    # A shard may run beside its siblings: it pins only to cores that are all its own, one per grading process.
+    monkeypatch.setattr(devices, "usable_cores", lambda: 2)
+    assert pool.pinned_cores(2, shared=True) == [1, 3]
+    assert pool.pinned_cores(1, shared=True) == []
 
 
 def _report_affinity(setup: Any, sock: socket.socket, tag: str) -> None:

@@ -5,7 +5,7 @@
 A grading is a conversation of about a thousand calls. This times ``len(dataset)`` and
 ``dataset[1]`` (a tensor coming back) through a real sandbox, and the CPU both processes
 spend per call, twice: with the scheduler free to place them, and with both pinned to one
-core (as a batch's grading processes are, see grader.pool). Each case runs in a fresh
+core (as a batch's grading processes are, see grader.batch.pool). Each case runs in a fresh
 interpreter, since a process's zygote inherits the CPU affinity it had when it was forked.
 """
 

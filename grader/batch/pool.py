@@ -40,7 +40,11 @@ from typing import Any, ClassVar
 
 from grader import devices
 from grader.assignments import Assignment
-from grader.progress import Progress
+from grader.batch.intake import Submission, prepare
+from grader.batch.outcome import Outcome, Status
+from grader.batch.progress import Progress
+from grader.batch.store import ResultStore
+from grader.errors import SubmissionError
 from grader.sandbox import Limits, isolation
 from grader.sandbox.limits import die_with_parent, name_process
 
@@ -49,21 +53,15 @@ _STOP_SECONDS = 10.0
 _TICK_SECONDS = 1.0
 
 
-def failed(status: str, reason: str) -> dict[str, Any]:
-    """The document of a submission that got no grade (see grader.batch.failed)."""
-    from grader.batch import failed as document
-
-    return document(status, reason)
-
-
 def open_pool(
     assignment: Assignment,
-    out: Path,
+    store: ResultStore,
     jobs: int,
     limits: Limits,
     hide: tuple[Path, ...] = (),
     hidden: tuple[Path, ...] = (),
     device: str = "cpu",
+    shared: bool = False,
 ) -> _Pool:
     """Start ``jobs`` grading processes, with the ``hidden`` checks too; student code never sees ``hide``.
 
@@ -77,19 +75,21 @@ def open_pool(
         importlib.import_module(name)
     isolation.choose()  # probed once here (it forks a throwaway process), remembered by every grading process
     jobs = max(1, jobs)
-    pool = _Pool(_Setup(assignment, limits, out, (*hide, *hidden), hidden, device), pinned_cores(jobs))
+    pool = _Pool(_Setup(assignment, limits, store, (*hide, *hidden), hidden, device), pinned_cores(jobs, shared))
     pool.idle = pool.start(jobs)
     return pool
 
 
-def grade_all(pool: _Pool, pending: list[tuple[Any, str]], out: Path, limits: Limits, progress: Progress) -> None:
-    """Grade ``pending`` (submission, fingerprint) pairs with the ``pool``'s processes.
+def grade_all(
+    pool: _Pool, pending: list[tuple[Submission, str]], store: ResultStore, limits: Limits, progress: Progress
+) -> None:
+    """Grade ``pending`` (submission, fingerprint) pairs with the ``pool``'s processes into ``store``.
 
     On KeyboardInterrupt it is raised again; the results already written stay (the caller closes the pool).
     """
     queue = deque(pending)
     keys = {submission.name: key for submission, key in pending}
-    busy: dict[socket.socket, tuple[Any, float]] = {}
+    busy: dict[socket.socket, tuple[Submission, float]] = {}
     idle = pool.idle
     try:
         progress.tick()
@@ -105,7 +105,7 @@ def grade_all(pool: _Pool, pending: list[tuple[Any, str]], out: Path, limits: Li
                 submission, started = busy.pop(sock)
                 budget = limits.submission_budget
                 reason = f"grading took longer than {budget:g} s in all (--submission-timeout); stopped"
-                _write_result(out, submission.name, failed("timeout", reason), key=keys[submission.name])
+                store.write(submission.name, Outcome.failed(Status.TIMEOUT, reason), key=keys[submission.name])
                 idle.append(pool.replace(sock, kill=True))
                 progress.finished(submission.name, "0/0 timeout (the whole submission)", time.monotonic() - started)
             for sock in ready:
@@ -113,7 +113,7 @@ def grade_all(pool: _Pool, pending: list[tuple[Any, str]], out: Path, limits: Li
                 line = _read_line(sock)
                 if line is None:
                     reason = "the grading process died while grading this submission"
-                    _write_result(out, submission.name, failed("error", reason))
+                    store.write(submission.name, Outcome.failed(Status.ERROR, reason))
                     idle.append(pool.replace(sock))
                     summary = "the grading process died; recorded as error"
                 else:
@@ -126,24 +126,29 @@ def grade_all(pool: _Pool, pending: list[tuple[Any, str]], out: Path, limits: Li
             progress.close()
 
 
-def _overdue(busy: dict[socket.socket, tuple[Any, float]], budget: float, ready: list[Any]) -> list[socket.socket]:
+def _overdue(
+    busy: dict[socket.socket, tuple[Submission, float]], budget: float, ready: list[Any]
+) -> list[socket.socket]:
     """The grading processes that have had their submission for longer than ``budget`` (and not just answered)."""
     now = time.monotonic()
     return [sock for sock, (_, started) in busy.items() if now - started > budget and sock not in ready]
 
 
-def pinned_cores(jobs: int) -> list[int]:
+def pinned_cores(jobs: int, shared: bool = False) -> list[int]:
     """The cores to pin ``jobs`` grading processes to, one each; empty when the scheduler should place them.
 
     Only where this process may use whole cores: with more jobs than cores, two processes would share one
     while another idles, and under a cgroup CPU quota narrower than the CPU affinity (a container's
-    --cpus on a bigger host) the cores named are shared with others and any may be the busy one.
+    --cpus on a bigger host) the cores named are shared with others and any may be the busy one. A batch
+    ``shared`` with others (a shard: its siblings may run beside it) pins only to cores that are all its own,
+    as many as its jobs (a Slurm task given its CPUs by task/affinity or task/cgroup): where it may use more
+    (two shards side by side, a Slurm node without those plugins), every shard would pin to the same first ones.
     """
     try:
         cores = sorted(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return []
-    if jobs > len(cores) or devices.usable_cores() < len(cores):
+    if jobs > len(cores) or devices.usable_cores() < len(cores) or (shared and jobs != len(cores)):
         return []
     return cores
 
@@ -154,7 +159,7 @@ class _Setup:
 
     assignment: Assignment
     limits: Limits
-    out: Path
+    store: ResultStore
     hide: tuple[Path, ...]
     hidden: tuple[Path, ...]
     device: str
@@ -279,7 +284,6 @@ class _Pool:
 
 def remove_leftovers(tag: str) -> None:
     """Remove the temporary folders the dead Grader tagged ``tag`` did not: its workspaces, what it unzipped."""
-    from grader.batch import unpacked_prefix
     from grader.runner import workspace_parent, workspace_prefix
 
     # Wherever they may be: where workspaces go depends on /dev/shm's free room, then and now.
@@ -359,11 +363,9 @@ class _Stop:
 
 
 def _serve(setup: _Setup, sock: socket.socket, tag: str) -> None:
-    from grader.batch import grade_one, write_atomic
-    from grader.intake import Submission
     from grader.runner import Grader
 
-    assignment, out, hidden = setup.assignment, setup.out, setup.hidden
+    assignment, hidden = setup.assignment, setup.hidden
     grader_ = Grader(assignment, setup.limits, hide=setup.hide, device=setup.device, tag=tag)
     # The zygote just forked holds a copy of ``sock``, and so will every worker running student code: which
     # could then read jobs or write forged results on it. Jobs come on a fresh channel they never see.
@@ -378,27 +380,31 @@ def _serve(setup: _Setup, sock: socket.socket, tag: str) -> None:
     try:
         while not _Stop.requested and (line := _read_line(sock)) is not None:
             job = json.loads(line)
-            document = grade_one(grader_, assignment, Submission(job["name"], Path(job["path"])), hidden)
+            outcome = grade_one(grader_, assignment, Submission(job["name"], Path(job["path"])), hidden)
             _Stop.writing = True
             if _Stop.requested:  # the grading was cut short: what it found is not the submission's grade
                 return
-            write_atomic(out / f"{job['name']}.json", json.dumps(document, indent=2, ensure_ascii=False))
-            (out / ".keys").mkdir(exist_ok=True)
-            write_atomic(out / ".keys" / job["name"], job["key"])
-            _send(sock, {"score": document["score"], "max_score": document["max_score"], "status": document["status"]})
+            setup.store.write(job["name"], outcome, key=job["key"])
+            _send(sock, {"score": outcome.score, "max_score": outcome.max_score, "status": outcome.status.value})
             _Stop.writing = False
     finally:
         grader_.close()
 
 
-def _write_result(out: Path, name: str, document: dict[str, Any], key: str | None = None) -> None:
-    """Write a result the parent decided (the grading process died, or ran out of time); ``key`` keeps it."""
-    from grader.batch import write_atomic
+def grade_one(grader_: Any, assignment: Assignment, submission: Submission, hidden: tuple[Path, ...] = ()) -> Outcome:
+    """Grade one submission with ``grader_`` (a :class:`grader.runner.Grader`), in a folder of its own."""
+    with tempfile.TemporaryDirectory(prefix=unpacked_prefix(grader_.tag)) as tmp:
+        try:
+            folder = prepare(submission.path, Path(tmp), assignment)
+            report = grader_.grade(folder, hidden=hidden)
+        except SubmissionError as exc:  # nothing to grade (see intake.prepare), nested too deep, unreadable
+            return Outcome.failed(Status.INVALID, str(exc))
+    return Outcome.of(report)
 
-    write_atomic(out / f"{name}.json", json.dumps(document, indent=2))
-    if key is not None:
-        (out / ".keys").mkdir(exist_ok=True)
-        write_atomic(out / ".keys" / name, key)
+
+def unpacked_prefix(tag: str) -> str:
+    """How the folders the Grader tagged ``tag`` unzips into are named (see :func:`remove_leftovers`)."""
+    return f"grader-batch-{tag}-"
 
 
 def _send(sock: socket.socket, message: dict[str, Any]) -> None:
