@@ -68,16 +68,17 @@ _CONFIG = Path(__file__).parent / "checks" / "checks.ini"
 
 
 @contextlib.contextmanager
-def _hypothesis_storage() -> Iterator[None]:
-    """Give hypothesis a storage folder of its own for the duration, removed afterwards.
+def _hypothesis_storage(parent: Path | None = None) -> Iterator[None]:
+    """Give hypothesis a storage folder of its own (in ``parent`` when given) for the duration, removed afterwards.
 
     Whatever the example database says, hypothesis keeps caches in ``.hypothesis/`` of the current folder (the
     constants it collects from modules outside site-packages, so from an editable install's checks; Unicode
     tables): a student's run would leave that folder in the zip they upload. During a run its storage is a
     temporary folder, so that nothing earlier runs left behind shapes the examples either; afterwards
-    hypothesis finds its storage as it would have (the grader runs no hypothesis outside these runs).
+    hypothesis finds its storage as it would have (the grader runs no hypothesis outside these runs). A grader
+    passes its workspace as ``parent``: what a grading process killed mid-run leaves is removed with it.
     """
-    with tempfile.TemporaryDirectory(prefix="grader-hypothesis-") as home:
+    with tempfile.TemporaryDirectory(prefix="grader-hypothesis-", dir=parent) as home:
         set_hypothesis_home_dir(home)
         try:
             yield
@@ -85,10 +86,15 @@ def _hypothesis_storage() -> Iterator[None]:
             set_hypothesis_home_dir(None)
 
 
-def run_pytest(checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = ()) -> int:
-    """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink."""
+def run_pytest(
+    checks_dir: Path, collector: Collector, extra: tuple[Path, ...] = (), storage: Path | None = None
+) -> int:
+    """Run the checks in ``checks_dir`` and the ``extra`` check folders with ``collector`` as the result sink.
+
+    ``storage``: the folder hypothesis's own files go in for the run (a temporary folder when None).
+    """
     settings.load_profile("grader")
-    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage():
+    with _without_environment(_PYTEST_ENVIRONMENT), _hypothesis_storage(storage):
         code = pytest.main(_arguments(checks_dir, extra), plugins=[collector])
     if collector.broken:
         raise GraderError(f"the checks could not be loaded: {collector.broken[0]}")

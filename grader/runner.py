@@ -105,7 +105,7 @@ class Grader:
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:
-                    plugin.run_pytest(self.assignment.checks_dir, collector, hidden)
+                    plugin.run_pytest(self.assignment.checks_dir, collector, hidden, storage=Path(tmp))
                 finally:
                     collector.close()
         from grader.results import GradeReport
