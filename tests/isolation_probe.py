@@ -35,17 +35,45 @@ def _sysv_keys() -> list[int]:
     return keys
 
 
-def _processes_of(uid: int) -> list[int]:
-    """This machine's processes (not zombies) whose real user is ``uid``, this one aside."""
+def _stat(pid: str) -> tuple[int, int]:
+    """Process ``pid``'s parent and start time (in clock ticks since boot), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat", "rb") as handle:
+        fields = handle.read().rsplit(b")", 1)[1].split()
+    return int(fields[1]), int(fields[19])
+
+
+def _descendants() -> set[tuple[int, int]]:
+    """This process's descendants now, as (pid, start time): a pid alone could be another's later."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                parent, started = _stat(entry.name)
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append((int(entry.name), started))
+    found: set[tuple[int, int]] = set()
+    todo = [os.getpid()]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child[0])
+    return found
+
+
+def _processes_of(uid: int, ours: set[tuple[int, int]]) -> list[int]:
+    """The processes (not zombies) of user ``uid`` that are among ``ours``: other graders running on this machine
+    at the same time, with workers of the same user, are none of this run's business."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit() and int(entry.name) != os.getpid():
             try:
                 with open(f"/proc/{entry.name}/status") as handle:
                     fields = dict(line.split(":", 1) for line in handle if ":" in line)
-                if int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
+                mine = (int(entry.name), _stat(entry.name)[1]) in ours
+                if mine and int(fields["Uid"].split()[0]) == uid and not fields["State"].strip().startswith("Z"):
                     found.append(int(entry.name))
-            except (OSError, KeyError, ValueError):
+            except (OSError, KeyError, ValueError, IndexError):
                 pass
     return found
 
@@ -72,6 +100,8 @@ def main() -> None:
         for path in (base / "submission", *(base / "submission").iterdir()):
             os.chown(path, *owner)
     results: dict[str, object] = {"level": sandbox.isolation.level, "grader_pid": os.getpid()}
+    started_here = _descendants()  # what this run started, recorded while it is still a descendant (the zygote,
+    # each worker and whatever a worker started): a process left after grading was one of these
     for label, function, *args in config["calls"]:
         args = [os.getpid() if arg == "$grader_pid" else arg for arg in args]
         args = [[str(base / "scratch" / "input.txt") if a == "$scratch" else a for a in arg] if isinstance(arg, list)
@@ -87,6 +117,7 @@ def main() -> None:
         except Exception as exc:
             results[label] = {"error": type(exc).__name__, "message": str(exc)}
         results[f"{label}:seconds"] = time.monotonic() - started
+        started_here |= _descendants()
         session.close()
     sandbox.close()
     time.sleep(0.2)
@@ -95,7 +126,7 @@ def main() -> None:
     results["after"] = {
         "alive": _alive(daemons if isinstance(daemons, list) else []),
         "sysv": _sysv_keys(),
-        "processes": _processes_of(runs_as),
+        "processes": _processes_of(runs_as, started_here | _descendants()),
     }
     print(json.dumps(results))
 

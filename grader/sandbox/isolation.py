@@ -30,8 +30,9 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, NoReturn
 
 from grader.sandbox import cgroups, limits, seccomp, syscalls, view
 
@@ -355,27 +356,45 @@ def _userns_refusal(failure: str) -> str:
     return f"user namespaces failed: {failure}"
 
 
-def _probe_worker_user() -> str:
-    """As root: "" when the worker's unused user id can run this interpreter (read its folders), else why not."""
+def _report_and_exit(attempt: Callable[[], None], writer: int) -> NoReturn:
+    """In a forked child: run ``attempt``, write what it raised to ``writer``, exit 0 when it returned, else 1."""
+    code = 1
+    try:
+        attempt()
+        code = 0
+    except BaseException as exc:
+        os.write(writer, f"{exc}".encode()[:500])
+    finally:
+        os._exit(code)
+
+
+def _in_child(attempt: Callable[[int], None]) -> tuple[int, str]:
+    """Run ``attempt(writer)`` in a throwaway child: its exit status and what it (or a child of its that was
+    handed ``writer``) said went wrong."""
     reader, writer = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(reader)
-        code = 1
+        _report_and_exit(lambda: attempt(writer), writer)
+    os.close(writer)
+    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+    with os.fdopen(reader, "rb") as handle:
+        return status, handle.read().decode(errors="replace")
+
+
+def _probe_worker_user() -> str:
+    """As root: "" when the worker's unused user id can run this interpreter (read its folders), else why not."""
+
+    def attempt(_writer: int) -> None:
         try:
             _become(worker_id(), worker_id())
             for path in [p for p in sys.path if p and os.path.isdir(p)]:
                 os.listdir(path)
             os.stat(sys.executable)
-            code = 0
         except OSError as exc:
-            os.write(writer, f"user {worker_id()} cannot read {exc.filename}: {exc.strerror}".encode()[:500])
-        finally:
-            os._exit(code)
-    os.close(writer)
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    with os.fdopen(reader, "rb") as handle:
-        said = handle.read().decode(errors="replace")
+            raise OSError(f"user {worker_id()} cannot read {exc.filename}: {exc.strerror}") from None
+
+    status, said = _in_child(attempt)
     return "" if status == 0 else said or "a process of the worker's user could not start"
 
 
@@ -395,36 +414,17 @@ def _probe(isolation: Isolation) -> str:
         uid=isolation.uid,
         gid=isolation.gid,
     )
-    reader, writer = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(reader)
-        code = 1
-        try:
-            isolation.enter_zygote()
-            for _ in range(2):
-                worker, _ = isolation.fork_worker()
-                if worker == 0:
-                    status = 1
-                    try:
-                        isolation.confine(workspace, view.plan(), {writer}, 8)
-                        status = 0
-                    except BaseException as exc:
-                        os.write(writer, f"{exc}".encode()[:500])
-                    finally:
-                        os._exit(status)
-                if os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1]) != 0:
-                    break
-            else:
-                code = 0
-        except BaseException as exc:
-            os.write(writer, f"{exc}".encode()[:500])
-        finally:
-            os._exit(code)
-    os.close(writer)
-    status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
-    with os.fdopen(reader, "rb") as handle:
-        said = handle.read().decode(errors="replace")
+
+    def zygote(writer: int) -> None:
+        isolation.enter_zygote()
+        for _ in range(2):
+            worker, _ = isolation.fork_worker()
+            if worker == 0:
+                _report_and_exit(lambda: isolation.confine(workspace, view.plan(), {writer}, 8), writer)
+            if os.waitstatus_to_exitcode(os.waitpid(worker, 0)[1]) != 0:
+                os._exit(1)  # the worker said why
+
+    status, said = _in_child(zygote)
     shutil.rmtree(base, ignore_errors=True)
     if status == 0:
         return ""
