@@ -1,6 +1,6 @@
 """``python -m grader``: the command line. Usage errors print one line and exit 2.
 
-python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch [--only NAMES])
 python -m grader ASSIGNMENT --batch CLASS --out OUT --shard I/N|--merge    a shard of a batch; their merge
 python -m grader ASSIGNMENT --batch CLASS --out OUT --slurm N [-- OPTIONS]  the batch as a Slurm job array
 python -m grader list                                                      the assignments, steps, points
