@@ -61,7 +61,10 @@ class CliRunner:
         self._monkeypatch.setattr(isolation, "_forced", [])
         with mock.patch.dict(os.environ), contextlib.chdir(cwd):
             for name, value in (env or {}).items():
-                os.environ.pop(name, None) if value is None else os.environ.__setitem__(name, value)
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 code = cli.main(list(argv))
         return Result(code, out.getvalue(), err.getvalue())
