@@ -86,8 +86,10 @@ def names() -> list[str]:
 
 
 def get(name: str) -> Assignment:
-    """Look an assignment up by name, or raise a UsageError that suggests the closest one."""
+    """Look an assignment up by name, in any case, or raise a UsageError that suggests the closest one."""
     known = names()
+    if name not in known and name.lower() in known:
+        name = name.lower()  # names are lower case (see _NAME): HW1 can only mean hw1
     if name not in known:
         close = difflib.get_close_matches(name, known, n=len(known))
         # As close as the closest: 'hw7' is as near 'hw1' as 'hw2', and neither is a better guess.

@@ -1,6 +1,6 @@
 """``python -m grader``: the command line. Usage errors print one line and exit 2.
 
-python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch)
+python -m grader ASSIGNMENT [SUBMISSION] [--format F] [--hidden DIR] ...   grade (or --batch [--only NAMES])
 python -m grader ASSIGNMENT --batch CLASS --out OUT --shard I/N|--merge    a shard of a batch; their merge
 python -m grader ASSIGNMENT --batch CLASS --out OUT --slurm N [-- OPTIONS]  the batch as a Slurm job array
 python -m grader list                                                      the assignments, steps, points
@@ -14,30 +14,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import difflib
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
 from grader import assignments, devices, grading_key, hidden, reporters
-from grader.errors import UsageError
+from grader.errors import ExitCode, GraderError, Interrupted, UsageError
 from grader.results import GradeReport
 from grader.sandbox import Limits, isolation, syscalls
 
-
-class ExitCode(IntEnum):
-    """What the process exit status means."""
-
-    ALL_PASSED = 0
-    SOME_FAILED = 1
-    USAGE_ERROR = 2
-    #: Grading itself failed; a format read by another program still got its error document.
-    INTERNAL_ERROR = 3
-    #: A batch stopped by Ctrl-C (128 + SIGINT, as a shell reports it); finished results are kept.
-    INTERRUPTED = 130
+__all__ = ["ExitCode", "fail", "main"]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,7 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--format",
         choices=sorted(reporters.FORMATS),
-        help="output format (default: github inside a GitHub Actions step, text elsewhere)",
+        help="output format: text for a terminal, json, and what Gradescope, GitHub Classroom, JUnit readers and "
+        "GitHub Actions read (default: github inside a GitHub Actions step, text elsewhere)",
     )
     parser.add_argument(
         "--upload",
@@ -87,9 +79,22 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="where student code runs models and data (auto: cuda when a GPU is usable, else cpu)",
     )
-    parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text report (default auto: on a terminal, unless the NO_COLOR variable is set)",
+    )
     parser.add_argument("--batch", metavar="DIR", help="grade every child folder and .zip of DIR")
-    parser.add_argument("--out", metavar="OUT", help="where --batch writes grades.csv and <submission>.json")
+    parser.add_argument(
+        "--out", metavar="OUT", help="with --batch: where it writes grades.csv and <submission>.json (not in DIR)"
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME[,NAME...]",
+        help="with --batch: regrade just these submissions (even when their results are current), leaving the "
+        "others' results as they are; grades.csv and summary.html still list everyone",
+    )
     parser.add_argument(
         "--submission-timeout",
         type=float,
@@ -163,16 +168,34 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["TORCHINDUCTOR_CACHE_DIR"] = os.path.join(cache, "torchinductor")
             _PRIVATE_ENV.add("TORCHINDUCTOR_CACHE_DIR")  # gone with this process: a Slurm job must make its own
         try:
-            if argv and argv[0] in _COMMANDS:
+            if not argv:
+                raise UsageError(_no_arguments())
+            if argv[0] in _COMMANDS:
                 return _COMMANDS[argv[0]](argv[1:])
             # After --: sbatch's options, for --slurm (argparse would take them for positional arguments).
             ours, sbatch = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
             args = _parser().parse_args(ours)
             args.sbatch = sbatch
             return _run(args)
-        except UsageError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
-            return ExitCode.USAGE_ERROR
+        except GraderError as exc:
+            return fail(exc)
+
+
+def fail(error: GraderError) -> int:
+    """Show ``error`` the way its class shows itself and return its exit code: the one place errors become a status.
+
+    Usage errors exit 2, a failed grading 3, a stopped batch 128 + the signal (see :mod:`grader.errors`).
+    """
+    with contextlib.suppress(OSError):  # a stream that is gone (a hung-up terminal) can be told nothing
+        error.show()
+    return error.exit_code
+
+
+def _no_arguments() -> str:
+    return (
+        "no assignment given. Usage: python -m grader ASSIGNMENT [SUBMISSION] [options], ASSIGNMENT one of "
+        f"{', '.join(assignments.names())} ('python -m grader list' shows their steps, --help every option)."
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -181,6 +204,9 @@ def _run(args: argparse.Namespace) -> int:
         raise UsageError("--timeout, --memory-mb and --jobs must be positive.")
     if args.submission_timeout < 0:
         raise UsageError("--submission-timeout must not be negative.")
+    for option in ("out", "only"):
+        if getattr(args, option) is not None and not args.batch:
+            raise UsageError(f"--{option} goes with --batch CLASS; one submission's report goes to standard output.")
     _check_sharding(args)
     limits = Limits(call_seconds=args.timeout, memory_mb=args.memory_mb, submission_seconds=args.submission_timeout)
     if args.isolation != "auto":
@@ -190,15 +216,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.batch:
         return _run_batch(args, assignment, limits)
     args.format = args.format or reporters.default_format()
+    submission = _submission(args, assignment)
     chosen = isolation.choose()
     if chosen.runs_as_root and not args.trust_submissions:
         raise UsageError(
             f"student code would run as root with every capability here ({chosen.reason}). Run it where namespaces "
             "or a user of its own can be had, or pass --trust-submissions if you trust this submission."
         )
-    submission = Path(args.submission or assignment.default_submission)
-    if not submission.is_dir() and not (args.upload and submission.is_file()):
-        raise UsageError(f"submission folder '{submission}' does not exist.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     announced = hidden.manifest(assignment)
     try:
@@ -206,16 +230,56 @@ def _run(args: argparse.Namespace) -> int:
     except Exception as exc:  # whatever broke, Gradescope, Classroom and CI still need a document to read
         if not reporters.emit_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}"):
             raise
-        print(f"Error: grading failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return ExitCode.INTERNAL_ERROR
+        raise GraderError(f"grading failed: {type(exc).__name__}: {exc}") from exc
     if folders:
         if warning := hidden.mismatch(announced, report):
             print(f"Warning: {warning}", file=sys.stderr)
     else:
         report.hidden_pending = announced.count
-    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
-    reporters.emit(args.format, report, color=color)
+    # https://no-color.org: a NO_COLOR that is set and not empty turns colour off; --color always still wins.
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR"))
+    # The terminal view wraps at the terminal's width (COLUMNS, else the terminal's own; 100 off a terminal).
+    width = max(shutil.get_terminal_size((100, 24)).columns, 40) if args.format == "text" else None
+    reporters.emit(args.format, report, color=color, width=width)
     return ExitCode.ALL_PASSED if report.all_passed else ExitCode.SOME_FAILED
+
+
+def _submission(args: argparse.Namespace, assignment: assignments.Assignment) -> Path:
+    """The folder to grade: the one given; else the current folder when it holds the assignment's files; else the
+    assignment's default folder in the repository around the current folder (found from anywhere inside it)."""
+    if args.submission:
+        given = Path(args.submission)
+        if given.is_dir() or (args.upload and given.is_file()):
+            return given
+        if given.is_file():
+            example = f"python -m grader {assignment.name} {given.parent}"
+            raise UsageError(f"'{given}' is a file: give the folder that holds it, e.g. {example}")
+        raise UsageError(f"submission folder '{given}' does not exist.")
+    here = Path.cwd()
+    if _holds_files_of(here, assignment) and not _default_of_another(here, assignment):
+        return here
+    for folder in (here, *here.parents):
+        if (folder / assignment.default_submission).is_dir():
+            return Path(os.path.relpath(folder / assignment.default_submission))
+    files = ", ".join(f"{module}.py" for module in assignment.modules)
+    raise UsageError(
+        f"no submission given, and the current folder ({here}) holds no {assignment.name} files ({files}) nor is "
+        f"it inside a repository with {assignment.default_submission}: name the folder to grade."
+    )
+
+
+def _holds_files_of(folder: Path, assignment: assignments.Assignment) -> bool:
+    """Whether ``folder`` holds any of the assignment's modules (in any case: a misnamed one is told, not missed)."""
+    wanted = {f"{module}.py" for module in assignment.modules}
+    with contextlib.suppress(OSError):
+        return any(entry.name.lower() in wanted for entry in folder.iterdir())
+    return False
+
+
+def _default_of_another(folder: Path, assignment: assignments.Assignment) -> bool:
+    """Whether ``folder`` is another assignment's default folder (hw2's files have hw1's module names)."""
+    others = (assignments.get(name) for name in assignments.names() if name != assignment.name)
+    return any(folder.match(other.default_submission) for other in others)
 
 
 def _grade(
@@ -292,10 +356,14 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out '{args.out}' is not a folder.")
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
+    _check_out(out, folder)
+    if args.only is not None and (args.slurm or args.merge):
+        raise UsageError("--only regrades on this machine: it goes with --batch CLASS --out OUT (or --shard), alone.")
     if args.slurm:
         return _submit_slurm(args, assignment, limits, folders)
     if args.merge:
         return _merge(args, assignment, limits, folders)
+    only = _only(args.only, folder, out) if args.only is not None else None
     shard = None
     if args.shard:
         shard = Shard.from_environment(args.shards) if args.shard == "auto" else Shard.parse(args.shard)
@@ -323,17 +391,49 @@ def _run_batch(args: argparse.Namespace, assignment: assignments.Assignment, lim
             terminal=terminal,
             device=args.device,
             shard=shard,
+            only=only,
         )
     except KeyboardInterrupt:
-        _say("Interrupted: every finished result is kept; run the same command again to grade the rest.", "stderr")
-        return 128 + StopSignals.received[0] if StopSignals.received else ExitCode.INTERRUPTED
+        message = "Interrupted: every finished result is kept; run the same command again to grade the rest."
+        raise Interrupted(message, *StopSignals.received[:1]) from None
     except OSError as exc:  # the machine's, not a submission's: a full disk, a grading process that cannot start
-        _say(f"Error: the batch stopped: {exc}. Every finished result is kept.", "stderr")
-        return ExitCode.INTERNAL_ERROR
+        raise GraderError(f"the batch stopped: {exc}. Every finished result is kept.") from exc
     # A submission's own failures (invalid, timeout, ...) are grades; a grading process that died is ours.
     if any(outcome.status is Status.ERROR for outcome in outcomes.values()):
         return ExitCode.INTERNAL_ERROR
     return ExitCode.ALL_PASSED
+
+
+def _check_out(out: Path, folder: Path) -> None:
+    """``--out`` must be outside the class folder (its files would be taken for submissions) and writable."""
+    where, inside = out.resolve(), folder.resolve()
+    if where == inside or inside in where.parents:
+        beside = inside.parent / f"{inside.name}-results"
+        raise UsageError(f"--out '{out}' is inside the class folder '{folder}': put it beside, e.g. --out {beside}")
+    existing = next(parent for parent in (where, *where.parents) if parent.exists())
+    if not existing.is_dir():
+        raise UsageError(f"--out '{out}' cannot be made: '{existing}' is a file.")
+    try:  # the one test that holds for root, read-only mounts and /proc alike: make a file there
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--out '{out}' cannot be written: {exc.strerror or exc} in '{existing}'.") from exc
+
+
+def _only(option: str, folder: Path, out: Path) -> frozenset[str]:
+    """The submissions ``--only NAME[,NAME...]`` names; a UsageError names any the class does not have."""
+    from grader.batch.intake import find_submissions
+
+    wanted = [name.strip() for name in option.split(",") if name.strip()]
+    if not wanted:
+        raise UsageError("--only needs the names of submissions, separated by commas.")
+    known = [submission.name for submission in find_submissions(folder, exclude=out.resolve())[0]]
+    for name in wanted:
+        if name not in known:
+            close = sorted(difflib.get_close_matches(name, known, n=3))
+            hint = f" Did you mean {' or '.join(repr(match) for match in close)}?" if close else ""
+            raise UsageError(f"--only: '{folder}' has no submission '{name}'.{hint}")
+    return frozenset(wanted)
 
 
 def _merge(
@@ -402,8 +502,7 @@ def _submit_slurm(
     try:
         jobs, status = slurm.submit(scripts, environment, args.wait, submitted)
     except KeyboardInterrupt:
-        _say("Stopped waiting; the jobs go on (squeue shows them).", "stderr")
-        return ExitCode.INTERRUPTED
+        raise Interrupted("Stopped waiting; the jobs go on (squeue shows them).") from None
     if status is None:
         return ExitCode.ALL_PASSED
     _say(f"Merge job {jobs.merge} ended with exit status {status}.")

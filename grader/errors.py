@@ -1,8 +1,9 @@
 """One exception tree for everything that can go wrong while grading.
 
-    GraderError                      what the grader itself reports
+    GraderError                      what the grader itself reports: exit code 3 (grading failed)
     ├── UsageError                   bad command line: one line, exit code 2
-    └── SubmissionError              the submission, not the grader, is at fault
+    ├── Interrupted                  a batch stopped by a signal: exit code 128 + the signal
+    └── SubmissionError              the submission, not the grader, is at fault: exit code 1
         ├── StudentError             student code raised an exception
         ├── ImportFailure            a student module could not be imported
         ├── Timeout                  a call ran past its time budget
@@ -12,29 +13,71 @@
 
 Errors are raised in the trusted process only, by the sandbox client, translated
 from what the worker reported with ``raise ... from exc`` where there is a cause.
-Each knows how to describe itself to a student (``str(error)``).
+Each knows how to describe itself to a student (``str(error)``), and, as click's exceptions do, its
+exit code and how to show itself on the command line (:meth:`GraderError.show`): the command line
+maps any of them to its message and status in one place (``grader.cli.fail``).
 """
 
 from __future__ import annotations
 
 import re
+import signal
+import sys
+from enum import IntEnum
+from typing import TextIO
 
 #: The worker's "where": ``model.py line 77, in softmax`` (``model.py line 3`` for a syntax error).
 _WHERE = re.compile(r"(?P<file>[^/\\]+?) line (?P<line>[0-9]{1,9})(?:, in .*)?", re.DOTALL)
 
 
+class ExitCode(IntEnum):
+    """What the process exit status means."""
+
+    ALL_PASSED = 0
+    SOME_FAILED = 1
+    USAGE_ERROR = 2
+    #: Grading itself failed; a format read by another program still got its error document.
+    INTERNAL_ERROR = 3
+    #: A batch stopped by Ctrl-C (128 + SIGINT, as a shell reports it); finished results are kept.
+    INTERRUPTED = 128 + signal.SIGINT
+
+
 class GraderError(Exception):
-    """Base of every error the grader raises on purpose."""
+    """Base of every error the grader raises on purpose; on the command line, grading failed (exit code 3)."""
+
+    exit_code: int = ExitCode.INTERNAL_ERROR
+
+    def format_message(self) -> str:
+        """The one line the command line shows, after ``Error: ``."""
+        return str(self)
+
+    def show(self, file: TextIO | None = None) -> None:
+        """Print the error as the command line shows it: ``Error: <message>`` on stderr."""
+        print(f"Error: {self.format_message()}", file=file or sys.stderr, flush=True)
 
 
 class UsageError(GraderError):
-    """The command line asks for something that does not exist; exit code 2."""
+    """The command line asks for something that does not exist or does not go together; exit code 2."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class Interrupted(GraderError):
+    """A run stopped by a signal (Ctrl-C, a scheduler's SIGTERM); exit code 128 + the signal, as a shell says."""
+
+    def __init__(self, message: str, signum: int = signal.SIGINT) -> None:
+        super().__init__(message)
+        self.exit_code = 128 + signum
+
+    def show(self, file: TextIO | None = None) -> None:
+        """Print the line that says what was kept; no ``Error: `` before it: stopping is nobody's error."""
+        print(self.format_message(), file=file or sys.stderr, flush=True)
 
 
 class SubmissionError(GraderError):
-    """The submission failed in a way that fails the checks that needed it."""
+    """The submission failed in a way that fails the checks that needed it (a grade: exit code 1)."""
+
+    exit_code = ExitCode.SOME_FAILED
 
     #: True when the worker process is gone and must be replaced.
     fatal = False

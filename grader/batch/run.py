@@ -44,8 +44,12 @@ def run(
     terminal: TextIO | None = None,
     device: str = "cpu",
     shard: Shard | None = None,
+    only: frozenset[str] | None = None,
 ) -> dict[str, Outcome]:
     """Grade every submission in ``folder`` (or ``shard``'s) into ``out``; returns their results, by name.
+
+    With ``only``, just those submissions are graded, even when their results are current; the others'
+    results are left as they are (and grades.csv and summary.html still list everyone).
 
     ``terminal``, a TTY, gets a progress bar. On Ctrl-C (KeyboardInterrupt, raised again) the grading
     processes stop, and grades.csv and summary.html are still written from every finished result. A shard
@@ -71,17 +75,25 @@ def run(
             log(note)
         key = grader_key(assignment.name, limits, hidden, device)
         pending = []
+        kept = 0
         for submission in submissions:
+            if only is not None and submission.name not in only:
+                kept += 1
+                continue
             try:
                 digest = fingerprint(submission.path, key, assignment)
             except SubmissionError as exc:  # nested too deep, unreadable: nothing of it can be graded
                 store.write(submission.name, Outcome.failed(Status.INVALID, str(exc)))
                 log(f"{submission.name}: invalid: {exc}")
                 continue
-            if store.kept(submission.name, digest) is not None:
-                log(f"{submission.name}: unchanged, kept")
+            if only is None and store.kept(submission.name, digest) is not None:
+                kept += 1
                 continue
             pending.append((submission, digest))
+        if kept:  # a resume of a large class: one line, not one per submission
+            results = "result" if kept == 1 else "results"
+            what = f"other {results} as they are (--only)" if only is not None else f"unchanged {results}"
+            log(f"Kept {kept} {what}; grading {len(pending)}.")
         if pending:
             grade_all(pool, pending, store, limits, Progress(len(pending), jobs, log, terminal))
         interrupted = False

@@ -1,7 +1,8 @@
 """Reporters: each turns a :class:`GradeReport` into one output format.
 
-A reporter is a module with a ``render(report, color=False) -> str`` function;
-register it in ``FORMATS``. Adding a format is one small module and one line.
+A reporter is a module with a ``render(report, color=False) -> str`` function (the terminal
+view's also takes ``width``, the terminal's columns); register it in ``FORMATS``. Adding a format
+is one small module and one line.
 
 Optional functions serve formats that another program reads:
 
@@ -59,12 +60,17 @@ def render_error(name: str, assignment: str, message: str) -> str | None:
     return render(assignment, message) if render else None
 
 
-def emit(name: str, report: GradeReport, color: bool = False) -> None:
-    """Hand ``report`` to its reader in format ``name``: the reporter's own ``emit``, else its text on stdout."""
+def emit(name: str, report: GradeReport, color: bool = False, width: int | None = None) -> None:
+    """Hand ``report`` to its reader in format ``name``: the reporter's own ``emit``, else its text on stdout.
+
+    ``width`` (the terminal's columns) goes to a format that wraps to it, the terminal view.
+    """
     reporter = get(name)
     own = getattr(reporter, "emit", None)
     if own is not None:
         own(report, color)
+    elif width is not None:
+        print(reporter.render(report, color=color, width=width))  # type: ignore[call-arg]
     else:
         print(reporter.render(report, color=color))
 

@@ -9,8 +9,8 @@ from grader.results import GradeReport
 _GREEN, _RED, _BOLD, _DIM, _RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
 
 
-def render(report: GradeReport, color: bool = False) -> str:
-    """The report as text, with ANSI colour when ``color``."""
+def render(report: GradeReport, color: bool = False, width: int = 100) -> str:
+    """The report as text, with ANSI colour when ``color``, messages wrapped to ``width`` columns."""
 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
@@ -25,7 +25,9 @@ def render(report: GradeReport, color: bool = False) -> str:
             status = paint("PASS", _GREEN) if check.passed else paint("FAIL", _RED)
             lines.append(f"  {status} {check.title} ({_points(check.score)}/{_points(check.max_score)})")
             if not check.passed:
-                lines += textwrap.wrap(check.message, width=100, initial_indent="       ", subsequent_indent="       ")
+                lines += textwrap.wrap(
+                    check.message, width=width, initial_indent="       ", subsequent_indent="       "
+                )
             if check.traceback:
                 lines += [paint("       " + line, _DIM) for line in check.traceback.splitlines()]
         lines.append("")
