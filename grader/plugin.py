@@ -330,7 +330,8 @@ class Collector:
                 max_score=info.points,
                 passed=error is None,
                 message=message,
-                output=session.output if session else "",
+                # What the student's code printed helps only where a check failed; it decides nothing.
+                output=session.output if session and error is not None else "",
                 traceback=trace,
                 hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
                 duration=round(self._durations.pop(nodeid, 0.0), 3),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from grader.results import GradeReport
 
@@ -26,6 +27,7 @@ def render(report: GradeReport, color: bool = False) -> str:
             lines.append(f"  {status} {check.title} ({_points(check.score)}/{_points(check.max_score)})")
             if not check.passed:
                 lines += textwrap.wrap(check.message, width=100, initial_indent="       ", subsequent_indent="       ")
+                lines += _printed(check.output, paint)
             if check.traceback:
                 lines += [paint("       " + line, _DIM) for line in check.traceback.splitlines()]
         lines.append("")
@@ -36,6 +38,13 @@ def render(report: GradeReport, color: bool = False) -> str:
     if report.sandbox_gaps:
         lines.append(paint(f"Note: on this machine {'; '.join(report.sandbox_gaps)}.", _DIM))
     return "\n".join(lines)
+
+
+def _printed(output: str, paint: Callable[[str, str], str]) -> list[str]:
+    """What the student's code printed during a failed check, set apart from the grader's words."""
+    if not output:
+        return []
+    return ["       your output:"] + [paint("       | " + line, _DIM) for line in output.splitlines()]
 
 
 def _points(value: float) -> str:

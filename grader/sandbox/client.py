@@ -35,7 +35,7 @@ from grader.errors import (
     Timeout,
     WorkerCrashed,
 )
-from grader.sandbox import cgroups, syscalls, view, wire, zygote
+from grader.sandbox import cgroups, printed, syscalls, view, wire, zygote
 from grader.sandbox.isolation import Isolation, choose
 from grader.sandbox.limits import Limits
 
@@ -432,13 +432,14 @@ class Session:
 
     @property
     def output(self) -> str:
-        """What the student's code printed since :meth:`begin_check` (capped for the session as a whole)."""
+        """What the student's code printed since :meth:`begin_check`, fit to show (see :mod:`.printed`): its
+        end, without terminal controls; what went past the session's cap is counted, not kept."""
         if self._worker is None:
             return ""
         kept, dropped = self._output_from
-        text = self._worker.output[kept:].decode("utf-8", "replace")
+        text = printed.tail(self._worker.output[kept:].decode("utf-8", "replace"))
         if self._worker.dropped > dropped:
-            text += f"\n[... {self._worker.dropped - dropped} more bytes of output dropped]"
+            text += f"\n[... {self._worker.dropped - dropped:,} more bytes of output dropped]"
         return text
 
     @contextlib.contextmanager
