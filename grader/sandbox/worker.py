@@ -165,7 +165,7 @@ class Worker:
         call that ran out of time, to name that function in the message (and believes nothing more of it)."""
         while frame is not None and not frame.f_code.co_filename.startswith(self._root + os.sep):
             frame = frame.f_back
-        where = {}
+        where: dict[str, Any] = {}
         if frame is not None:
             code = frame.f_code
             where = {
