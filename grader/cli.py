@@ -226,7 +226,9 @@ def _run(args: argparse.Namespace) -> int:
     folders = (hidden.folder(args.hidden),) if args.hidden else ()
     announced = hidden.manifest(assignment)
     try:
-        report = _grade(assignment, limits, submission, args.traceback, folders, args.device, args.upload)
+        # Only where a student watches the text report: a line drawn in other formats' logs would stay there.
+        progress = args.format == "text" and sys.stderr.isatty()
+        report = _grade(assignment, limits, submission, args.traceback, folders, args.device, args.upload, progress)
     except Exception as exc:  # whatever broke, Gradescope, Classroom and CI still need a document to read
         if not reporters.emit_error(args.format, assignment.name, f"{type(exc).__name__}: {exc}"):
             raise
@@ -290,17 +292,18 @@ def _grade(
     folders: tuple[Path, ...],
     device: str,
     upload: bool = False,
+    progress: bool = False,
 ) -> GradeReport:
     from grader.runner import Grader
 
     grader = Grader(assignment, limits, hide=folders, device=device)
     try:
         if not upload:
-            return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders)
+            return grader.grade(submission, show_tracebacks=tracebacks, hidden=folders, progress=progress)
         from grader import gradescope
 
         with gradescope.located(assignment, submission) as folder:
-            return grader.grade(folder, show_tracebacks=tracebacks, hidden=folders)
+            return grader.grade(folder, show_tracebacks=tracebacks, hidden=folders, progress=progress)
     finally:
         grader.close()
 

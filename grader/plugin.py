@@ -14,7 +14,7 @@ import tempfile
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from hypothesis import HealthCheck, Phase, seed, settings
@@ -24,6 +24,7 @@ from hypothesis.internal.reflection import function_digest
 from grader.assignments import Step
 from grader.checks import CheckFailure, CheckInfo, new_folder
 from grader.errors import GraderError, ImportFailure, StudentError, SubmissionError
+from grader.progress import Indicator
 from grader.results import CheckResult
 from grader.sandbox import Hangs, Sandbox, Session
 
@@ -177,8 +178,11 @@ class Collector:
         hidden: tuple[Path, ...] = (),
         device: str = "cpu",
         steps: tuple[Step, ...] = (),
+        progress: TextIO | None = None,
     ) -> None:
+        """``progress``: the terminal on which a long call shows that it is running (:mod:`grader.progress`)."""
         self._sandbox = sandbox
+        self._progress = progress
         #: The assignment's steps, in the lecture's order: every check declares one of them.
         self._steps = {step.key: step for step in steps}
         self._device = device
@@ -239,6 +243,7 @@ class Collector:
             )
             self._shared, self._shared_step = session, step
         session.begin_check()
+        session.watcher = Indicator(self._progress, _title(request.node)) if self._progress is not None else None
         self._sessions[request.node.nodeid] = session
         yield session
         if session.fatal is not None:
@@ -330,7 +335,8 @@ class Collector:
                 max_score=info.points,
                 passed=error is None,
                 message=message,
-                output=session.output if session else "",
+                # What the student's code printed helps only where a check failed; it decides nothing.
+                output=session.output if session and error is not None else "",
                 traceback=trace,
                 hidden=info.hidden or any(item.path.is_relative_to(folder) for folder in self._hidden),
                 duration=round(self._durations.pop(nodeid, 0.0), 3),

@@ -78,16 +78,22 @@ class Grader:
         gc.freeze()
         gc.enable()
 
-    def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> Any:
+    def grade(
+        self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = (), progress: bool = False
+    ) -> Any:
         """Grade one submission folder, with the checks of the ``hidden`` folders too.
 
         Returns a :class:`grader.results.GradeReport`. Pass the ``hidden`` folders to the
-        constructor's ``hide`` as well, so that student code cannot read them.
+        constructor's ``hide`` as well, so that student code cannot read them. ``progress``: standard error
+        is a terminal the student watches; a long call into their code shows there that it is running.
         """
         from grader import plugin
 
         started = time.monotonic()
-        with tempfile.TemporaryDirectory(prefix=workspace_prefix(self.tag), dir=workspace_parent()) as tmp:
+        with (
+            contextlib.ExitStack() as stack,
+            tempfile.TemporaryDirectory(prefix=workspace_prefix(self.tag), dir=workspace_parent()) as tmp,
+        ):
             isolation = self.sandbox.isolation
             # Without namespaces a worker that is not this process's user writes the workspace's copy itself.
             owner = None if isolation.contained or isolation.uid == os.geteuid() else (isolation.uid, isolation.gid)
@@ -102,6 +108,8 @@ class Grader:
                 hidden,
                 self.device,
                 self.assignment.steps,
+                # pytest captures file descriptor 2 while a check runs: the line goes to a copy of it.
+                progress=stack.enter_context(open(os.dup(2), "w")) if progress else None,
             )
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
                 try:

@@ -6,13 +6,14 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import types
 from typing import Any
 
 import pytest
 
 from grader.errors import MemoryLimit, Timeout
-from grader.sandbox import cgroups
+from grader.sandbox import cgroups, wire
 from grader.sandbox.client import _WorkerProcess
 from grader.sandbox.limits import Limits
 
@@ -107,3 +108,80 @@ def test_a_worker_that_stops_reading_its_channel_costs_one_budget() -> None:
             sock.close()
         os.close(read_end)
         os.close(write_end)
+
+
+def _hang_answering(answer: bytes | None, monkeypatch: pytest.MonkeyPatch) -> tuple[str, float]:
+    """A call that runs out of time in a worker that, asked what it runs, sends ``answer`` (None: nothing).
+
+    Returns the error's message and the seconds from the end of the budget to the error.
+    """
+    from grader.sandbox import client
+
+    ours, theirs = socket.socketpair()
+    read_end, write_end = os.pipe()
+    sandbox = types.SimpleNamespace(limits=Limits(), isolation=types.SimpleNamespace(contained=False))
+    worker = _WorkerProcess(sandbox, _FakeLink({"signal_name": "SIGKILL"}), 999_999_999, ours, read_end, True)  # type: ignore[arg-type]
+    asked: list[tuple[int, int]] = []
+
+    def kill(pid: int, number: int) -> None:
+        asked.append((pid, number))
+        if answer is not None:
+            theirs.sendall(answer)
+
+    monkeypatch.setattr(client.os, "kill", kill)
+    try:
+        with pytest.raises(Timeout) as caught:
+            worker.exchange({"op": "call"}, [], "data.split_dataset()", 0.2)
+        ended = time.monotonic()
+    finally:
+        for sock in (ours, theirs):
+            sock.close()
+        os.close(read_end)
+        os.close(write_end)
+    assert asked == [(999_999_999, wire.WHERE_SIGNAL)]
+    return str(caught.value), ended
+
+
+def _framed(header: object) -> bytes:
+    """``header`` as the worker's wire.send frames it."""
+    left, right = socket.socketpair()
+    with left, right:
+        wire.send(left, header)
+        return right.recv(1 << 16)
+
+
+def test_a_timeout_names_the_function_the_worker_was_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    where = {"function": "HandWrite.__len__", "file": "data.py", "line": 159}
+    message, _ = _hang_answering(_framed({"running": where}), monkeypatch)
+    assert message == (
+        "data.split_dataset() did not finish within 0.2 s: HandWrite.__len__ (data.py line 159) was still running "
+        "(an infinite loop, or far too slow)"
+    )
+
+
+def test_what_the_worker_says_it_runs_is_cleaned_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
+    where = {"function": "\x1b[2J" + "f" * 500, "file": "data.py\x1b]0;title\x07", "line": 3}
+    message, _ = _hang_answering(_framed({"running": where}), monkeypatch)
+    assert "\x1b" not in message and f"{'f' * 100} (data.py line 3) was still running" in message
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"running": {}},  # no function of the submission was running
+        {"running": {"function": "f", "file": "data.py", "line": "3"}},
+        {"running": {"function": "f", "file": "data.py", "line": -1}},
+        {"ok": None},
+        {"running": {"function": "f" * 5000, "file": "data.py", "line": 3}},  # over the answer's caps
+    ],
+)
+def test_a_malformed_answer_gives_the_plain_timeout(answer: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    message, _ = _hang_answering(_framed(answer), monkeypatch)
+    assert message == "data.split_dataset() did not finish within 0.2 s (an infinite loop, or far too slow)"
+
+
+def test_a_worker_that_does_not_say_costs_about_a_second_more(monkeypatch: pytest.MonkeyPatch) -> None:
+    started = time.monotonic()
+    message, ended = _hang_answering(None, monkeypatch)
+    assert message.endswith("(an infinite loop, or far too slow)") and "still running" not in message
+    assert ended - started < 0.2 + 1.0 + 1.0

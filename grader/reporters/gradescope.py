@@ -57,6 +57,8 @@ def render_error(assignment: str, message: str) -> str:
 
 def _test(check: CheckResult, number: str) -> dict[str, Any]:
     output = check.message
+    if check.output:
+        output += "\n\nYour output:\n" + check.output
     if check.traceback:
         output += "\n\n" + check.traceback
     return {

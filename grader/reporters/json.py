@@ -1,4 +1,4 @@
-"""``--format json``: Gradescope's field names, plus ``step``."""
+"""``--format json``: Gradescope's field names, plus ``step``, ``check`` and ``printed`` (the student's output)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ def to_dict(report: GradeReport) -> dict[str, object]:
                 "max_score": check.max_score,
                 "status": "passed" if check.passed else "failed",
                 "output": check.message,
+                # What the student's code printed in a failed check (see grader.sandbox.printed).
+                "printed": check.output,
                 "visibility": "after_published" if check.hidden else "visible",
             }
             for check in report.checks

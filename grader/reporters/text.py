@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 
 from grader.results import GradeReport
 
@@ -28,6 +29,7 @@ def render(report: GradeReport, color: bool = False, width: int = 100) -> str:
                 lines += textwrap.wrap(
                     check.message, width=width, initial_indent="       ", subsequent_indent="       "
                 )
+                lines += _printed(check.output, paint)
             if check.traceback:
                 lines += [paint("       " + line, _DIM) for line in check.traceback.splitlines()]
         lines.append("")
@@ -38,6 +40,13 @@ def render(report: GradeReport, color: bool = False, width: int = 100) -> str:
     if report.sandbox_gaps:
         lines.append(paint(f"Note: on this machine {'; '.join(report.sandbox_gaps)}.", _DIM))
     return "\n".join(lines)
+
+
+def _printed(output: str, paint: Callable[[str, str], str]) -> list[str]:
+    """What the student's code printed during a failed check, set apart from the grader's words."""
+    if not output:
+        return []
+    return ["       your output:"] + [paint("       | " + line, _DIM) for line in output.splitlines()]
 
 
 def _points(value: float) -> str:

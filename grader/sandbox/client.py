@@ -22,9 +22,9 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from grader.errors import (
     ImportFailure,
@@ -35,7 +35,7 @@ from grader.errors import (
     Timeout,
     WorkerCrashed,
 )
-from grader.sandbox import cgroups, syscalls, view, wire, zygote
+from grader.sandbox import cgroups, printed, syscalls, view, wire, zygote
 from grader.sandbox.isolation import Isolation, choose
 from grader.sandbox.limits import Limits
 
@@ -44,6 +44,8 @@ _TICK = 0.05
 PROBES = "the grader's helpers in the worker"
 #: Time an answer that has begun to arrive may take to arrive whole, beyond the call's budget.
 _TRANSFER_SECONDS = 5.0
+#: Time a worker that ran out of time has to say what it is running before it is killed.
+_WHERE_SECONDS = 1.0
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -175,14 +177,21 @@ class _WorkerProcess:
         self.alive = True
 
     def exchange(
-        self, request: dict[str, Any], args_blobs: list[bytes], label: str, budget: float
+        self,
+        request: dict[str, Any],
+        args_blobs: list[bytes],
+        label: str,
+        budget: float,
+        on_wait: Callable[[float], None] | None = None,
     ) -> tuple[Any, list[bytes]]:
         """Send a request and wait for its answer, enforcing budget and memory.
 
         Sending has the call's budget too: a worker that stops reading its channel (or peeks at requests
-        without taking them) would otherwise block the grader once the socket's buffer is full.
+        without taking them) would otherwise block the grader once the socket's buffer is full. ``on_wait``
+        is told the seconds the call has run, every tick while it runs.
         """
-        deadline = time.monotonic() + budget
+        started = time.monotonic()
+        deadline = started + budget
         self.sock.settimeout(budget)
         try:
             wire.send(self.sock, request, args_blobs)
@@ -195,13 +204,15 @@ class _WorkerProcess:
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._timed_out(label, budget)
+                raise self._timed_out(label, budget, self._running())
             ready, _, _ = select.select([self.sock, self.out_fd], [], [], min(_TICK, remaining))
             if self.out_fd in ready:
                 self.drain()
             if self.sock in ready:
                 break
             self._watch_memory(label)
+            if on_wait is not None:
+                on_wait(time.monotonic() - started)
         # The answer has begun: it must be whole within the budget (and a few seconds to move a large one),
         # however slowly its bytes come; memory is still watched while it comes.
         arrival = max(deadline, time.monotonic() + _TRANSFER_SECONDS)
@@ -232,11 +243,32 @@ class _WorkerProcess:
         self.reaped = status is not None
         return status or {}
 
-    def _timed_out(self, label: str, budget: float) -> SubmissionError:
+    def _running(self) -> str:
+        """Which function of the submission the worker is running, as it says when asked (``HandWrite.__len__
+        (data.py line 42)``), or "" when it does not say so within a second. Untrusted: only shown."""
+        if not self.alive:
+            return ""
+        try:
+            os.kill(self.pid, wire.WHERE_SIGNAL)
+            header, _ = wire.recv(self.sock, wire.WHERE_CAPS, deadline=time.monotonic() + _WHERE_SECONDS)
+        except (OSError, EOFError, wire.WireError):  # TimeoutError is an OSError
+            return ""
+        finally:
+            self.sock.settimeout(None)
+        where = header.get("running") if type(header) is dict else None
+        if type(where) is not dict:
+            return ""
+        function, file, line = where.get("function"), where.get("file"), where.get("line")
+        if type(function) is not str or type(file) is not str or type(line) is not int or not 0 < line < 10**7:
+            return ""
+        return f"{printed.clean(function)[:100]} ({printed.clean(file)[:100]} line {line})"
+
+    def _timed_out(self, label: str, budget: float, running: str = "") -> SubmissionError:
         """The error for a call that ran out of time: a memory error if it was stuck at the memory limit.
 
         At the limit the kernel first reclaims (and swaps, where there is swap) before its OOM killer acts,
-        so code that allocates without end can run out of time there instead of being killed.
+        so code that allocates without end can run out of time there instead of being killed. ``running``:
+        the function of the submission the worker said it was running then.
         """
         status = self._final_status()
         # Without a memory cgroup the zygote cannot know; polling would have caught the limit instead.
@@ -244,6 +276,11 @@ class _WorkerProcess:
             return MemoryLimit(
                 f"{label} reached the {self.sandbox.limits.memory_mb} MB memory limit and did not finish "
                 f"within {budget:g} s"
+            )
+        if running:
+            return Timeout(
+                f"{label} did not finish within {budget:g} s: {running} was still running (an infinite loop, "
+                "or far too slow)"
             )
         return Timeout(f"{label} did not finish within {budget:g} s (an infinite loop, or far too slow)")
 
@@ -387,6 +424,16 @@ class RemoteObject:
         return f"<{self.type_name} in the worker: {self.label}>"
 
 
+class Watcher(Protocol):
+    """Watches the calls of a session as they run (:class:`grader.progress.Indicator`)."""
+
+    def waiting(self, seconds: float) -> None:
+        """The current call has run ``seconds`` so far."""
+
+    def done(self) -> None:
+        """The current call ended."""
+
+
 class Session:
     """A connection to one submission: one worker, started lazily, failed for good after a fatal error."""
 
@@ -418,6 +465,8 @@ class Session:
         self.fatal: SubmissionError | None = None
         self._output_from = (0, 0)
         self._reseed = False
+        #: Told how long each call runs (a terminal's "running ..." line), when set.
+        self.watcher: Watcher | None = None
 
     def begin_check(self) -> None:
         """A new check starts using this session: :attr:`output` shows what is printed from now on.
@@ -432,13 +481,14 @@ class Session:
 
     @property
     def output(self) -> str:
-        """What the student's code printed since :meth:`begin_check` (capped for the session as a whole)."""
+        """What the student's code printed since :meth:`begin_check`, fit to show (see :mod:`.printed`): its
+        end, without terminal controls; what went past the session's cap is counted, not kept."""
         if self._worker is None:
             return ""
         kept, dropped = self._output_from
-        text = self._worker.output[kept:].decode("utf-8", "replace")
+        text = printed.tail(self._worker.output[kept:].decode("utf-8", "replace"))
         if self._worker.dropped > dropped:
-            text += f"\n[... {self._worker.dropped - dropped} more bytes of output dropped]"
+            text += f"\n[... {self._worker.dropped - dropped:,} more bytes of output dropped]"
         return text
 
     @contextlib.contextmanager
@@ -488,8 +538,10 @@ class Session:
             request["seed"] = self._seed
             request["keep"] = [module._id for module in self._modules.values()]
             self._reseed = False
+        watcher = self.watcher
         try:
-            header, blobs = worker.exchange(request, encoder.blobs, label, self._budget)
+            on_wait = watcher.waiting if watcher is not None else None
+            header, blobs = worker.exchange(request, encoder.blobs, label, self._budget, on_wait)
             return self._decode(header, blobs, label, handle_label or label, origin, _kind(op, fields))
         except SubmissionError as exc:
             if exc.fatal:
@@ -497,6 +549,9 @@ class Session:
             if isinstance(exc, Timeout) and origin is not None:
                 self._hangs.record(origin, entry, str(exc))
             raise
+        finally:
+            if watcher is not None:
+                watcher.done()
 
     def _decode(
         self, header: Any, blobs: list[bytes], label: str, handle_label: str, origin: str | None, kind: str | None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import signal
 import socket
 import struct
 import time
@@ -43,6 +44,9 @@ DTYPES: dict[str, torch.dtype] = {
 }
 DTYPE_NAMES = {dtype: name for name, dtype in DTYPES.items()}
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+#: The signal that asks the worker which function of the submission it is running (the answer is one message
+#: ``{"running": {"function": ..., "file": ..., "line": ...}}``, read within :data:`WHERE_CAPS`).
+WHERE_SIGNAL = signal.SIGUSR1
 _PREFIX = struct.Struct("<II")
 _BLOB_LEN = struct.Struct("<Q")
 
@@ -63,6 +67,10 @@ class Caps:
     items: int = 250_000
     string_chars: int = 1_000_000
     int_digits: int = 1_000
+
+
+#: What the answer to :data:`WHERE_SIGNAL` may hold: a small header, no blobs.
+WHERE_CAPS = Caps(message_bytes=4096, header_bytes=4096, blobs=0)
 
 
 @dataclass(frozen=True)
