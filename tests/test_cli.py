@@ -190,7 +190,9 @@ class _FakeGrader:
     def __init__(self, *args: object, **kwargs: object) -> None:
         pass
 
-    def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> GradeReport:
+    def grade(
+        self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = (), progress: bool = False
+    ) -> GradeReport:
         self.graded.append(Path(submission))
         check = CheckResult("test_a", "a check", "data", "Step 1-1", 5, False, message=" ".join(["word"] * 60))
         return GradeReport("hw1", str(submission), [check])
