@@ -26,8 +26,6 @@ _WHY = {
     Status.ERROR: "Not graded yet: the grader failed on this submission, not your code; the course staff will grade "
     "it again",
     Status.TIMEOUT: "Grading was stopped",
-    Status.CRASHED: "Grading was stopped",
-    Status.MEMORY: "Grading was stopped",
 }
 
 

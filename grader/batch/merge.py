@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -44,7 +45,7 @@ def grades_csv(outcomes: dict[str, Outcome], steps: Sequence[Step] = ()) -> str:
     for test in tests:
         title, top = checks.get(test["check"], (test["name"], 0))
         checks[test["check"]] = (title, max(top, test["max_score"]))
-    shared = {title for title, _ in checks.values() if sum(t == title for t, _ in checks.values()) > 1}
+    uses = Counter(title for title, _ in checks.values())
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(
@@ -56,7 +57,7 @@ def grades_csv(outcomes: dict[str, Outcome], steps: Sequence[Step] = ()) -> str:
             "status",
             "reason",
             *(
-                f"{title} [{f'{check}, ' if title in shared else ''}max {_points(top)}]"
+                f"{title} [{f'{check}, ' if uses[title] > 1 else ''}max {_points(top)}]"
                 for check, (title, top) in checks.items()
             ),
         ]
