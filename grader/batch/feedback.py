@@ -1,7 +1,8 @@
 """``OUT/feedback/<name>.txt`` and ``<name>.md``: what a TA hands back to each student.
 
-The text is the report the student would see from ``python -m grader`` (:mod:`grader.reporters.text`),
-the Markdown the same in :mod:`grader.reporters.markdown`. Hidden checks are in it by their visibility,
+The text is the report the student would see from ``python -m grader`` (:mod:`grader.reporters.text`);
+the Markdown is the same text under a heading, in a code block: whatever the text report becomes, its twin
+says the same, and a comment box that takes Markdown keeps its lines. Hidden checks are in it by their visibility,
 ``after_published`` (as on Gradescope): feedback is handed back with the grades, so they are shown,
 marked as hidden checks. A submission no check ran on (invalid, or the grader's error) gets a file that
 says why. Written with grades.csv (:func:`grader.batch.merge.publish`), by a whole batch or a merge.
@@ -11,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from pathlib import Path
 
 from grader.assignments import Assignment
 from grader.batch.outcome import Outcome, Status
 from grader.batch.store import FEEDBACK, ResultStore
-from grader.reporters import markdown, text
+from grader.reporters import text
 from grader.results import GradeReport
 
 _SUFFIXES = (".txt", ".md")
+#: CommonMark lets every ASCII punctuation character be backslash-escaped.
+_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 #: Why a submission got no report, as its student reads it (the result's reason follows).
 _WHY = {
     Status.INVALID: "Nothing could be graded",
@@ -41,13 +45,23 @@ def student_report(assignment: Assignment, name: str, report: GradeReport) -> Gr
 def render(assignment: Assignment, name: str, outcome: Outcome) -> dict[str, str]:
     """The feedback files of submission ``name``: file suffix -> content."""
     if outcome.report is not None:
-        report = student_report(assignment, name, outcome.report)
-        return {".txt": text.render(report, color=False) + "\n", ".md": markdown.render(report)}
-    why = f"{_WHY.get(outcome.status, 'Not graded')}: {outcome.reason or outcome.status.value}"
-    return {
-        ".txt": f"{assignment.name}: {name}\n\n{why}\n",
-        ".md": f"# {markdown.escape(assignment.name)}: {markdown.escape(name)}\n\n{markdown.block(why)}\n",
-    }
+        body = text.render(student_report(assignment, name, outcome.report), color=False)
+    else:
+        why = f"{_WHY.get(outcome.status, 'Not graded')}: {outcome.reason or outcome.status.value}"
+        body = f"{assignment.name}: {name}\n\n{why}"
+    return {".txt": body + "\n", ".md": f"# {escape(assignment.name)}: {escape(name)}\n\n{block(body)}\n"}
+
+
+def escape(value: str) -> str:
+    """``value`` shown as itself by a Markdown renderer: every ASCII punctuation mark escaped, so none is markup."""
+    return _PUNCTUATION.sub(r"\\\1", value)
+
+
+def block(value: str) -> str:
+    """``value`` as a fenced code block whose fence is longer than any run of backticks in it (the student's)."""
+    longest = max((len(run) for run in re.findall(r"`+", value)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}text\n{value}\n{fence}"
 
 
 def path(out: Path, name: str, suffix: str = ".txt") -> Path:
