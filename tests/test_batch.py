@@ -890,6 +890,12 @@ def test_summary_shows_one_row_per_check_and_an_error_of_several_checks_once() -
     assert errors == [("1", "5")]
     text = "".join(page.text)
     assert text.count("SyntaxError") == 1 and "(model.py line 158)" in text
+    # The same error in a whole class of stubs: one row, the first names and how many more.
+    stubs = {f"s{i:02}": documents["syntax"] for i in range(25)}
+    many = summary.render("hw1", stubs)
+    (row,) = re.findall(r'<tr data-submissions="(\d+)" data-checks="5">(.*?)</tr>', many)
+    assert row[0] == "25" and row[1].endswith('<a href="feedback/s09.txt">s09</a>, and 15 more</td>')
+    assert "s10" not in row[1]
 
 
 def test_summary_lists_identical_submissions_together() -> None:

@@ -4,11 +4,14 @@ submissions; on hand-written results, and on a small real batch and its merge.""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import shutil
 import zipfile
 from pathlib import Path
 
+import cmarkgfm
+from cmarkgfm.cmark import Options
 from conftest import SOLUTION, run_grader
 
 from grader import assignments
@@ -48,6 +51,11 @@ def test_feedback_is_the_text_report_with_hidden_checks_marked_and_its_markdown_
     # fenced by more backticks than it holds, so that no message can close its block.
     heading = "# hw1: \\<b\\>\\*eve\\*\\<\\/b\\> \\[x\\]\\(javascript\\:alert\\(1\\)\\)"
     assert md == f"{heading}\n\n````text\n{files['.txt']}````\n"
+    # As GitHub's renderer (unsafe mode: raw HTML let through) shows it: the name as text, the report verbatim.
+    page = cmarkgfm.github_flavored_markdown_to_html(md, Options.CMARK_OPT_UNSAFE)
+    assert page == f"<h1>hw1: {html.escape(HOSTILE, quote=False)}</h1>\n" + (
+        f'<pre lang="text"><code>{html.escape(files[".txt"], quote=False)}</code></pre>\n'
+    )
 
 
 def test_a_submission_without_a_report_gets_feedback_that_says_why() -> None:

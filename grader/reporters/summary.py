@@ -226,7 +226,7 @@ def _blocking(scored: dict[str, dict[str, Any]]) -> str:
     rows = [
         (
             f'data-submissions="{len(names)}" data-checks="{len(checks)}"',
-            [f'<div class="message">{_e(_clip(shown))}</div>', str(len(names)), str(len(checks)), _names(names)],
+            [f'<div class="message">{_e(_clip(shown))}</div>', str(len(names)), str(len(checks)), _some(names)],
         )
         for shown, (names, checks) in ranked
     ]
@@ -355,6 +355,12 @@ def _link(name: str) -> str:
 
 def _names(names: Sequence[str]) -> str:
     return ", ".join(_link(name) for name in names)
+
+
+def _some(names: Sequence[str]) -> str:
+    """The first names, linked, and how many more: an error every stub has is one row, not the class roster."""
+    more = f", and {len(names) - _TOP} more" if len(names) > _TOP else ""
+    return _names(names[:_TOP]) + more
 
 
 def _meter(fraction: float) -> str:
