@@ -252,9 +252,9 @@ def test_grades_csv_has_a_row_per_submission_and_a_column_per_step_and_check(
     assert rows["carol"]["reason"] == rows["grace"]["reason"] == ""
     assert rows["dave"]["reason"].startswith("none of data.py, model.py, train.py, evaluate.py found")
     assert "left out of ivan.zip" in rows["ivan"]["reason"] and "unsafe path" in rows["mallory"]["reason"]
-    for path in out.iterdir():
+    for path in out.rglob("*"):
         if path.is_file():
-            path.read_bytes().decode("utf-8")  # every output is valid UTF-8, whatever the names were
+            path.read_bytes().decode("utf-8")  # every output, feedback included, is valid UTF-8 whatever the names
 
 
 class _Page(HTMLParser):
