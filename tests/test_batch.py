@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -235,15 +236,25 @@ def test_grades_csv_has_a_row_per_submission_and_a_column_per_step_and_check(
         rows = {row["submission"]: row for row in csv.DictReader(handle)}
     # A name that would run as a spreadsheet formula is quoted.
     assert set(rows) == set(results) - {"=HYPERLINK(1)"} | {"'=HYPERLINK(1)"}
-    columns = set(rows["alice"])
-    assert {"score", "max_score", "status", "data", "model", "train", "evaluate", "end-to-end"} <= columns
-    assert {t["check"] for t in results["alice"]["tests"]} <= columns
+    # Steps and checks by title and maximum, in one header row.
+    steps = [
+        f"{step.title} [max {sum(t['max_score'] for t in results['carol']['tests'] if t['step'] == step.key):g}]"
+        for step in HW1.steps
+    ]
+    checks = {t["check"]: f"{t['name']} [max {t['max_score']:g}]" for t in results["alice"]["tests"]}
+    assert list(rows["alice"]) == ["submission", "score", "max_score", *steps, "status", "reason", *checks.values()]
+    assert steps[0] == "Step 1 (Data) [max 30]"
     assert rows["carol"]["score"] == "100" and rows["alice.zip"]["score"] == "0"  # the same way, never 0.0
-    assert rows["ivan"]["status"] == "invalid" and rows["ivan"]["data"] == rows["ivan"]["test_titanic_rows"] == ""
-    assert float(rows["grace"]["data"]) == sum(t["score"] for t in results["grace"]["tests"] if t["step"] == "data")
-    for path in out.iterdir():
+    rows_check = checks["test_titanic_rows"]
+    assert rows["ivan"]["status"] == "invalid" and rows["ivan"][steps[0]] == rows["ivan"][rows_check] == ""
+    assert float(rows["grace"][steps[0]]) == sum(t["score"] for t in results["grace"]["tests"] if t["step"] == "data")
+    # Why each submission that is not graded is not, on one line; nothing for one that is.
+    assert rows["carol"]["reason"] == rows["grace"]["reason"] == ""
+    assert rows["dave"]["reason"].startswith("none of data.py, model.py, train.py, evaluate.py found")
+    assert "left out of ivan.zip" in rows["ivan"]["reason"] and "unsafe path" in rows["mallory"]["reason"]
+    for path in out.rglob("*"):
         if path.is_file():
-            path.read_bytes().decode("utf-8")  # every output is valid UTF-8, whatever the names were
+            path.read_bytes().decode("utf-8")  # every output, feedback included, is valid UTF-8 whatever the names
 
 
 class _Page(HTMLParser):
@@ -268,7 +279,16 @@ class _Page(HTMLParser):
 
 
 _ALLOWED_TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "b", "div", "span"}
-_ALLOWED_TAGS |= {"table", "thead", "tbody", "tr", "th", "td"}
+_ALLOWED_TAGS |= {"table", "thead", "tbody", "tr", "th", "td", "a"}
+
+
+def _links(page: _Page) -> list[str]:
+    """Every link of the page: each a relative one to a feedback file, the only attribute that may hold a URL."""
+    assert not [attrs for _, attrs in page.tags if "src" in attrs]
+    hrefs = [attrs["href"] or "" for tag, attrs in page.tags if "href" in attrs]
+    assert all(tag == "a" for tag, attrs in page.tags if "href" in attrs)
+    assert all(href.startswith("feedback/") and "/" not in href.removeprefix("feedback/") for href in hrefs)
+    return hrefs
 
 
 def test_summary_page_lists_every_submission_and_escapes_their_names(
@@ -279,6 +299,10 @@ def test_summary_page_lists_every_submission_and_escapes_their_names(
     assert {tag for tag, _ in page.tags} <= _ALLOWED_TAGS
     listed = {attrs["data-submission"] for attrs in page.rows("data-score")}
     assert listed == set(results)
+    # Each submission links to its feedback, which is there, whatever its name.
+    linked = {urllib.parse.unquote(href, errors="surrogateescape") for href in _links(page)}
+    assert linked == {f"feedback/{name}.txt" for name in results}
+    assert all((out / path).is_file() for path in linked)
     assert HOSTILE_NAME in "".join(page.text)
     assert sum(int(attrs["data-count"] or 0) for tag, attrs in page.tags if "data-count" in attrs) == 11
 
@@ -408,8 +432,12 @@ def test_ctrl_c_keeps_finished_results_and_a_rerun_grades_the_rest(tmp_path: Pat
     assert "a1" in finished and finished <= {"a1", "a2", "a3"}
     assert {path.name for path in out.iterdir()} == {f"{n}.json" for n in finished} | {
         ".keys",
+        "feedback",
         "grades.csv",
         "summary.html",
+    }
+    assert {path.name for path in (out / "feedback").iterdir()} == {
+        f"{n}{s}" for n in finished for s in (".txt", ".md")
     }
     assert {path.name for path in (out / ".keys").iterdir()} == finished
     page = (out / "summary.html").read_text(encoding="utf-8")
@@ -727,7 +755,7 @@ def hand_made_page() -> _Page:
 def test_summary_is_self_contained_and_escapes_everything(hand_made_page: _Page) -> None:
     page = summary.render("hw1", HAND_MADE, pending=["zed"])
     assert {tag for tag, _ in hand_made_page.tags} <= _ALLOWED_TAGS  # no script, no img, no link
-    assert not [attrs for _, attrs in hand_made_page.tags if {"src", "href"} & set(attrs)]
+    assert len(_links(hand_made_page)) >= len(HAND_MADE)  # no image, no link but to feedback files
     policy = [attrs["content"] for tag, attrs in hand_made_page.tags if attrs.get("http-equiv")]
     assert policy == ["default-src 'none'; style-src 'unsafe-inline'"]
     text = "".join(hand_made_page.text)
@@ -763,6 +791,122 @@ def test_summary_lists_the_slowest_and_what_was_not_graded_normally(hand_made_pa
     text = "".join(hand_made_page.text)
     assert "check test_c: did not finish in 20 s" in text and "the grading process died" in text
     assert "7 submissions: 3 graded normally, 3 not graded normally, 1 not graded yet" in text
+
+
+class _Tables(HTMLParser):
+    """Each table of a page: its header cells and its rows' cells, as (class, text) pairs."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tables: list[tuple[list[tuple[str, str]], list[list[tuple[str, str]]]]] = []
+        self._cell: list[str] | None = None
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.tables.append(([], []))
+        elif tag == "tr" and self.tables and self._cell is None:
+            self._row: list[tuple[str, str]] = []
+            self._head = not self.tables[-1][1] and not self.tables[-1][0]
+        elif tag in ("th", "td"):
+            self._cell = [dict(attrs).get("class") or ""]
+
+    def handle_data(self, data: str) -> None:
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("th", "td") and self._cell is not None:
+            self._row.append((self._cell[0], "".join(self._cell[1:])))
+            self._cell = None
+        elif tag == "tr" and self.tables:
+            head, rows = self.tables[-1]
+            if self._head:
+                head.extend(self._row)
+            else:
+                rows.append(self._row)
+
+
+HAND_STEPS = (assignments.Step("data", "Step 1 (Data)", 1), assignments.Step("model", "Step 2 (Model)", 2))
+
+
+def test_summary_tables_have_a_header_cell_per_column_aligned_as_its_cells() -> None:
+    """A number's header sits over its numbers: a header cell per column, with the class of the column's cells."""
+    tables = _Tables(summary.render("hw1", HAND_MADE, ["zed"], HAND_STEPS, [["bob", "carol"]])).tables
+    assert len(tables) >= 8
+    for head, rows in tables:
+        assert head and rows
+        for row in rows:
+            assert [kind for kind, _ in row] == [kind for kind, _ in head], (head, row)
+    numeric = {text for head, _ in tables for kind, text in head if kind == "num"}
+    assert {"Score", "Time", "Failed", "Passed", "Average"} <= numeric
+
+
+def test_summary_lists_each_submission_with_its_points_per_step_and_a_link_to_its_feedback() -> None:
+    page = summary.render("hw1", HAND_MADE, ["zed"], HAND_STEPS)
+    head, rows = _Tables(page).tables[-1]
+    assert [text for _, text in head] == [
+        "Submission",
+        "Score",
+        "Step 1 (Data) [max 30]",
+        "Step 2 (Model) [max 70]",
+        "Status",
+    ]
+    listed = {row[0][1]: [text for _, text in row[2:4]] for row in rows}
+    # bob: 10 of data, 0 of model; eve (invalid) has no points per step, not zeros.
+    assert listed["bob"] == ["10", "0"] and listed["carol"] == ["20", "70"] and listed["eve"] == ["", ""]
+    assert '<a href="feedback/%3Cscript%3Ealert%281%29%3C%2Fscript%3E.txt">' in page
+    assert '<a href="feedback/bob.txt">bob</a>' in page
+
+
+def _failing(check: str, step: str, message: str) -> dict[str, Any]:
+    return {
+        "name": f"check {check}",
+        "check": check,
+        "step": step,
+        "score": 0,
+        "max_score": 5,
+        "status": "failed",
+        "output": message,
+        "visibility": "visible",
+    }
+
+
+def test_summary_shows_one_row_per_check_and_an_error_of_several_checks_once() -> None:
+    """One submission's syntax error fails all its model checks, each message naming its own slide: it is one
+    error, listed once, and it fills none of the most-missed rows, where another's own failure stands."""
+    broken = "model.py could not be imported: SyntaxError: invalid syntax (model.py line 158). Reread: Step 2-{}."
+    cascade = [_failing(f"test_m{i}", "model", broken.format(i)) for i in range(5)]
+    own = [_failing("test_m1", "model", "forward returned probabilities. Reread: Step 2-1.")]
+    documents = {
+        "syntax": {"score": 0, "max_score": 25, "execution_time": 1.0, "tests": cascade, "status": "graded"},
+        "alice": {"score": 0, "max_score": 5, "execution_time": 1.0, "tests": own, "status": "graded"},
+    }
+    page = _Page(summary.render("hw1", documents))
+    missed = [(attrs["data-check"], attrs["data-failed"]) for attrs in page.rows("data-failed")]
+    assert missed == [("test_m1", "1")]
+    errors = [(attrs["data-submissions"], attrs["data-checks"]) for attrs in page.rows("data-checks")]
+    assert errors == [("1", "5")]
+    text = "".join(page.text)
+    assert text.count("SyntaxError") == 1 and "(model.py line 158)" in text
+    # The same error in a whole class of stubs: one row, the first names and how many more.
+    stubs = {f"s{i:02}": documents["syntax"] for i in range(25)}
+    many = summary.render("hw1", stubs)
+    (row,) = re.findall(r'<tr data-submissions="(\d+)" data-checks="5">(.*?)</tr>', many)
+    assert row[0] == "25" and row[1].endswith('<a href="feedback/s09.txt">s09</a>, and 15 more</td>')
+    assert "s10" not in row[1]
+
+
+def test_summary_lists_identical_submissions_together() -> None:
+    page = _Page(summary.render("hw1", HAND_MADE, identical=[["carol", "bob"], ["dan", "fay", "eve"]]))
+    groups = [attrs["data-identical"] for attrs in page.rows("data-identical")]
+    assert groups == ["3", "2"]  # the biggest group first
+    text = "".join(page.text)
+    assert "dan, fay, eve" in text and "carol, bob" in text
+    assert "No two submissions were graded from the same files." in "".join(
+        _Page(summary.render("hw1", HAND_MADE)).text
+    )
 
 
 # The progress line.

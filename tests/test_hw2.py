@@ -173,7 +173,11 @@ def test_a_batch_with_hidden_checks(tmp_path: Path, hidden_folder: Path) -> None
     assert carol["data"] > 0 and not any(carol[step] for step in ("model", "train", "evaluate"))
     with open(out / "grades.csv", newline="") as grades:
         header = next(csv.reader(grades))
-    assert header[: 3 + len(STEPS)] == ["submission", "score", "max_score", *STEPS]
+    assert header[:3] == ["submission", "score", "max_score"]
+    assert [column.split(" [max ")[0] for column in header[3 : 3 + len(STEPS)]] == TITLES
+    # The staff's feedback for alice shows the hidden checks by their visibility, each marked as hidden.
+    returned = (out / "feedback" / "alice.txt").read_text()
+    assert all(f"{t['name']} (hidden check)" in returned for t in hidden["alice"])
     page = (out / "summary.html").read_text()
     assert [page.index(f"<td>{title}</td>") for title in TITLES] == sorted(page.index(f"<td>{t}</td>") for t in TITLES)
     # hidden.json announces none: the staff run says so.

@@ -35,7 +35,9 @@ def test_the_merge_keeps_current_results_and_lists_the_rest_with_their_shards(tm
     store.write("bob", _graded(0), key=fingerprint(folder / "bob", key, HW1))
     (folder / "bob" / "model.py").write_text("# bob, resubmitted after his shard graded him\n")
     store.write("carol", Outcome.failed(Status.ERROR, "the grading process died while grading this submission"))
-    before = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    (out / "feedback").mkdir()
+    (out / "feedback" / "bob.txt").write_text("bob's feedback from his out-of-date result\n")
+    before = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.parent == out}
     lines: list[str] = []
 
     merged = batch.merge(HW1, folder, out, Limits(), lines.append, shards=3)
@@ -54,9 +56,13 @@ def test_the_merge_keeps_current_results_and_lists_the_rest_with_their_shards(tm
     assert rows == {"alice": ("10", "graded"), "carol": ("0", "error")}
     page = (out / "summary.html").read_text(encoding="utf-8")
     assert all(f'data-submission="{name}" data-status="pending"' in page for name in ("bob", "dave"))
-    assert lines == [f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} (2 of 4 submissions)."]
-    after = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    feedback = out / "feedback"
+    assert lines == [f"Wrote {out / 'grades.csv'}, {out / 'summary.html'} and {feedback}/ (2 of 4 submissions)."]
+    after = {path.name: path.read_bytes() for path in out.rglob("*") if path.is_file() and path.parent == out}
     assert {name: data for name, data in after.items() if name not in ("grades.csv", "summary.html")} == before
+    # Feedback for what is in grades.csv (the error says why it has no grade); bob's old one is no one's now.
+    assert sorted(path.name for path in feedback.iterdir()) == ["alice.md", "alice.txt", "carol.md", "carol.txt"]
+    assert "the grading process died" in (feedback / "carol.txt").read_text()
 
     # Another device is another grader: nothing graded on the CPU is current for a GPU class.
     assert set(batch.merge(HW1, folder, out, Limits(), lines.append, device="cuda").missing) == set(merged.names)

@@ -53,6 +53,7 @@ def test_shards_grade_their_part_and_the_merge_names_what_is_missing(class_folde
     assert f"Shard 0/2: {len(first)} of its {len(first)} submissions (of 4) have a result" in done.stdout
     assert {path.stem for path in out.glob("*.json")} == set(first)
     assert not (out / "grades.csv").exists() and not (out / "summary.html").exists()  # the merge's, not a shard's
+    assert not (out / "feedback").exists()
 
     done = run_grader(*batch, "--merge", "--shards", "2", env=key)
     assert done.returncode == 3, done.stderr
@@ -75,7 +76,8 @@ def test_shards_grade_their_part_and_the_merge_names_what_is_missing(class_folde
     (tmp_path / "copy" / "key").write_bytes(secret)
     done = run_grader(*batch, "--merge", "--shards", "2", env={"GRADER_KEY_FILE": str(tmp_path / "copy" / "key")})
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.strip() == f"Wrote {out / 'grades.csv'} and {out / 'summary.html'} (4 of 4 submissions)."
+    wrote = f"Wrote {out / 'grades.csv'}, {out / 'summary.html'} and {out / 'feedback'}/ (4 of 4 submissions)."
+    assert done.stdout.strip() == wrote
     rows = _rows(out)
     assert [rows[name]["status"] for name in NAMES] == ["graded", "graded", "invalid", "graded"]
     assert [rows[name]["score"] for name in NAMES] == ["100", "0", "0", "0"]

@@ -62,11 +62,12 @@ def test_each_writer_removes_only_what_its_own_killed_runs_left(tmp_path: Path) 
     mine = _leftover(tmp_path, "shard-1-of-4")
     theirs = _leftover(tmp_path, "shard-2-of-4")
     merges = _leftover(tmp_path / ".keys", "merge")
+    merges_feedback = _leftover(tmp_path / "feedback", "merge")  # a merge killed writing a student's feedback
     ResultStore(tmp_path, "shard-1-of-4").remove_partial()
-    assert not mine.exists() and theirs.exists() and merges.exists()
+    assert not mine.exists() and theirs.exists() and merges.exists() and merges_feedback.exists()
     ResultStore(tmp_path, "merge").remove_partial()
-    assert not merges.exists() and theirs.exists()
+    assert not merges.exists() and not merges_feedback.exists() and theirs.exists()
     batchs = _leftover(tmp_path, "")
     ResultStore(tmp_path).remove_partial()  # a whole batch owns OUT: everything goes
     assert not theirs.exists() and not batchs.exists()
-    assert sorted(path.name for path in tmp_path.iterdir()) == [".keys"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [".keys", "feedback"]

@@ -8,7 +8,8 @@ Its modules, each importing only those above it (``tests/test_batch_imports.py``
     intake        which entries of the class folder are submissions, their names, safe unzipping
     store         OUT: each submission's result and fingerprint, written atomically
     fingerprints  what a rerun compares: a submission's graded files, the grader, its options
-    merge         grades.csv and summary.html, from the results in OUT
+    feedback      OUT/feedback/<name>.txt and .md: what each student gets back
+    merge         grades.csv, summary.html and the feedback, from the results in OUT
     pool          the grading processes, forked before any torch op, and the stop signals
     run           a batch or a shard of it from start to end, and the merge of the shards
     slurm         a batch as a Slurm job array plus a merge job: the scripts, kept in OUT, and sbatch

@@ -42,14 +42,16 @@ def grader_key(assignment: str, limits: Limits, hidden: tuple[Path, ...] = (), d
 def fingerprint(path: Path, key: bytes, assignment: Assignment) -> str:
     """Hash of what is graded of the submission and of ``key`` (:func:`grader_key`): what a re-run compares.
 
-    A zip is hashed whole. Of a folder, the files grading copies from the folder it grades (see
+    A zip is hashed whole (not its name). Of a folder, the files grading copies from the folder it grades (see
     :func:`grader.batch.intake.locate` and :func:`grader.runner.submission_files`), named from the
     submission's root, and the zips it would unpack: a huge data file beside the code is neither read nor a
     reason to grade again.
     """
     digest = hashlib.sha256(key)
     if path.is_file():
-        files = [Path(path.name)]
+        # Under one name whatever the zip is called: two students' byte-identical zips have one fingerprint,
+        # as two identical folders do (the summary lists them as identical).
+        files = [Path("submission.zip")]
     else:
         graded = locate(path, assignment)
         files = [] if graded is None else [graded.relative_to(path) / f for f in submission_files(graded)]

@@ -26,6 +26,8 @@ def _file_mode() -> int:
 #: What ``open`` would give a new file; mkstemp's 0600 would keep other TAs from reading OUT.
 _FILE_MODE = _file_mode()
 _KEYS = ".keys"
+#: The folder of the files handed back to students (see :mod:`grader.batch.feedback`).
+FEEDBACK = "feedback"
 
 
 def write_atomic(path: Path, text: str, writer: str = "") -> None:
@@ -116,7 +118,7 @@ class ResultStore:
     def remove_partial(self) -> None:
         """Remove the temporary files a killed run of this writer left (a whole batch: every writer's)."""
         pattern = f"{_temporary_prefix(self.writer)}*.tmp" if self.writer else ".*.tmp"
-        for folder in (self.out, self.out / _KEYS):
+        for folder in (self.out, self.out / _KEYS, self.out / FEEDBACK):
             for leftover in folder.glob(pattern):
                 with contextlib.suppress(FileNotFoundError):
                     leftover.unlink()

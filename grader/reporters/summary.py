@@ -4,7 +4,8 @@ Not a ``--format`` (those render one submission): this renders the ``--batch`` d
 class, as :func:`grader.batch.run` reads them back from ``OUT/<name>.json``. The page is one static,
 self-contained file: inline CSS, no script, no external asset, and a Content-Security-Policy that
 forbids both, so that it opens offline and, should escaping ever fail, runs nothing. Every string from
-a submission (its name, messages about its code) is escaped: students choose them.
+a submission (its name, messages about its code) is escaped: students choose them. The only links are
+relative ones to each submission's feedback beside the page (``feedback/<name>.txt``, percent-encoded).
 
 Elements carry their figures as ``data-*`` attributes, for tests and for anyone scripting the page.
 """
@@ -12,7 +13,10 @@ Elements carry their figures as ``data-*`` attributes, for tests and for anyone 
 from __future__ import annotations
 
 import html
+import re
 import statistics
+import urllib.parse
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +26,8 @@ from grader.assignments import Step
 NORMAL = "graded"
 _TOP = 10
 _MESSAGE_CHARS = 400
+#: Where student code raised, as the worker writes it into a message: ``(model.py line 158, in forward)``.
+_LOCATION = re.compile(r"\([^()\s]+\.py line \d+(?:, in [^()]*)?\)")
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 70em; padding: 0 1em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; } h3 { font-size: 1em; margin-bottom: .3em; }
@@ -41,12 +47,17 @@ td.num, th.num { text-align: right; white-space: nowrap; }
 
 
 def render(
-    assignment: str, documents: dict[str, dict[str, Any]], pending: Sequence[str] = (), steps: Sequence[Step] = ()
+    assignment: str,
+    documents: dict[str, dict[str, Any]],
+    pending: Sequence[str] = (),
+    steps: Sequence[Step] = (),
+    identical: Sequence[Sequence[str]] = (),
 ) -> str:
     """The page for ``documents`` (submission name -> batch JSON document); ``pending``: not graded yet.
 
     ``steps``: the assignment's, in its order (from its manifest); a step the documents name that is not
-    among them comes after them, titled by its key.
+    among them comes after them, titled by its key. ``identical``: groups of submissions graded from the
+    same files. Each submission's name links to its feedback, ``feedback/<name>.txt`` beside the page.
     """
     scored = {name: doc for name, doc in documents.items() if doc["tests"]}
     order = _step_order(scored, steps)
@@ -62,9 +73,11 @@ def render(
         _steps(scored, order),
         _pass_rates(scored, order),
         _most_missed(scored),
+        _blocking(scored),
+        _identical(documents, identical),
         _slowest(documents),
         _not_graded(unusual, pending),
-        _all(documents),
+        _all(documents, order),
         "</body></html>",
     ]
     return "\n".join(parts) + "\n"
@@ -78,6 +91,11 @@ def bins(documents: dict[str, dict[str, Any]]) -> list[int]:
         percent = round(100 * doc["score"] / full, 6)
         counts[min(max(int(percent // 10), 0), 9)] += 1
     return counts
+
+
+def feedback_link(name: str) -> str:
+    """Where the page links submission ``name``'s feedback (relative, percent-encoded as a URL needs)."""
+    return "feedback/" + urllib.parse.quote(f"{name}.txt", safe="", errors="surrogateescape")
 
 
 def _overview(
@@ -117,80 +135,173 @@ def _steps(scored: dict[str, dict[str, Any]], order: list[tuple[str, str]]) -> s
     rows = []
     for step, title in order:
         points = [sum(t["score"] for t in doc["tests"] if t["step"] == step) for doc in scored.values()]
-        top = max(sum(t["max_score"] for t in doc["tests"] if t["step"] == step) for doc in scored.values())
+        top = _step_max(scored, step)
         average = statistics.fmean(points)
-        rows.append(
-            f'<tr data-step="{_e(step)}" data-average="{average:.6g}"><td>{_e(title)}</td>'
-            f'<td class="num">{average:.2f} / {top:g}</td><td>{_meter(average / top if top else 0)}</td></tr>'
-        )
-    return _table("Average points per step", ["Step", "Average", ""], rows)
+        cells = [_e(title), f"{average:.2f} / {top:g}", _meter(average / top if top else 0)]
+        rows.append((f'data-step="{_e(step)}" data-average="{average:.6g}"', cells))
+    return _table("Average points per step", [("Step", ""), ("Average", "num"), ("", "")], rows)
 
 
 def _pass_rates(scored: dict[str, dict[str, Any]], order: list[tuple[str, str]]) -> str:
     sections = ["<h2>Pass rate of each check</h2>"]
     for step, title in order:
         rows = []
-        for check, (title, hidden, passed, total) in _tally(scored, step).items():
+        for check, (name, hidden, passed, total) in _tally(scored, step).items():
             tag = ' <span class="tag">hidden</span>' if hidden else ""
-            rows.append(
-                f'<tr data-check="{_e(check)}" data-passed="{passed}" data-total="{total}"><td>{_e(title)}{tag}</td>'
-                f'<td class="num">{passed}/{total}</td><td>{_meter(passed / total)}</td></tr>'
-            )
-        sections.append(f"<h3>{_e(title)}</h3>" + _table("", ["Check", "Passed", ""], rows))
+            cells = [f"{_e(name)}{tag}", f"{passed}/{total}", _meter(passed / total)]
+            rows.append((f'data-check="{_e(check)}" data-passed="{passed}" data-total="{total}"', cells))
+        sections.append(f"<h3>{_e(title)}</h3>" + _table("", [("Check", ""), ("Passed", "num"), ("", "")], rows))
     return "".join(sections)
 
 
-def _most_missed(scored: dict[str, dict[str, Any]]) -> str:
-    failures: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+def _failures(scored: dict[str, dict[str, Any]]) -> tuple[dict[str, list[tuple[str, dict[str, Any]]]], dict[str, int]]:
+    """check -> its failures of its own (submission, test), and check -> failures an error of several checks gave.
+
+    An error that failed several checks of a submission (a module that cannot be imported, a function not
+    written yet, one wrong line) says nothing about any of those checks: it is listed once, by itself.
+    """
+    own: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    blocked: dict[str, int] = {}
     for name, doc in sorted(scored.items()):
-        for test in doc["tests"]:
-            if test["status"] != "passed":
-                failures.setdefault(test["check"], []).append((name, test))
-    ranked = sorted(failures.items(), key=lambda item: -len(item[1]))[:_TOP]
+        failed = [test for test in doc["tests"] if test["status"] != "passed"]
+        repeats = Counter(_cause(test["output"]) for test in failed)
+        for test in failed:
+            if test["output"] and repeats[_cause(test["output"])] > 1:
+                blocked[test["check"]] = blocked.get(test["check"], 0) + 1
+            else:
+                own.setdefault(test["check"], []).append((name, test))
+    return own, blocked
+
+
+def _cause(message: str) -> str:
+    """What failed a check, as one error of the submission: where student code raised it (the worker says
+    ``(model.py line 158)``), else the message without the slide to reread that ends it (each check names
+    its own, see grader.plugin)."""
+    located = _LOCATION.search(message)
+    return located.group(0) if located else message.rsplit(" Reread: ", 1)[0]
+
+
+def _shown(message: str) -> str:
+    """The message up to where student code raised it (what follows is the check's own), or without its slide."""
+    located = _LOCATION.search(message)
+    return message[: located.end()] if located else message.rsplit(" Reread: ", 1)[0]
+
+
+def _most_missed(scored: dict[str, dict[str, Any]]) -> str:
+    own, blocked = _failures(scored)
+    ranked = sorted(own.items(), key=lambda item: (-len(item[1]), -blocked.get(item[0], 0)))[:_TOP]
     rows = []
     for check, misses in ranked:
         # The message a nearly right submission got says more than a stub's "not implemented".
         name, test = min(misses, key=lambda miss: (-scored[miss[0]]["score"], miss[0]))
-        rows.append(
-            f'<tr data-check="{_e(check)}" data-failed="{len(misses)}"><td>{_e(test["name"])}</td>'
-            f'<td class="num">{len(misses)}</td><td><div class="message">{_e(_clip(test["output"]))}</div>'
-            f'<span class="muted">e.g. {_e(name)}</span></td></tr>'
+        cells = [
+            _e(test["name"]),
+            str(len(misses)),
+            str(blocked.get(check, 0)),
+            f'<div class="message">{_e(_clip(test["output"]))}</div><span class="muted">e.g. {_e(name)}</span>',
+        ]
+        rows.append((f'data-check="{_e(check)}" data-failed="{len(misses)}"', cells))
+    columns = [
+        ("Check", ""),
+        ("Failed", "num"),
+        ("Failed by an error of several checks", "num"),
+        ("A failure message", ""),
+    ]
+    return _table("Most missed checks", columns, rows, "No check failed on its own.")
+
+
+def _blocking(scored: dict[str, dict[str, Any]]) -> str:
+    """The errors that each failed several checks of a submission, once each, most submissions first."""
+    errors: dict[str, tuple[list[str], set[str]]] = {}
+    for name, doc in sorted(scored.items()):
+        failed = [test for test in doc["tests"] if test["status"] != "passed" and test["output"]]
+        for cause, count in Counter(_cause(test["output"]) for test in failed).items():
+            if count > 1:
+                mine = [test for test in failed if _cause(test["output"]) == cause]
+                shown = min((_shown(test["output"]) for test in mine), key=len)
+                names, checks = errors.setdefault(shown, ([], set()))
+                names.append(name)
+                checks.update(test["check"] for test in mine)
+    ranked = sorted(errors.items(), key=lambda error: (-len(error[1][0]), -len(error[1][1])))[:_TOP]
+    rows = [
+        (
+            f'data-submissions="{len(names)}" data-checks="{len(checks)}"',
+            [f'<div class="message">{_e(_clip(shown))}</div>', str(len(names)), str(len(checks)), _some(names)],
         )
-    return _table("Most missed checks", ["Check", "Failed", "A failure message"], rows, "No check failed.")
+        for shown, (names, checks) in ranked
+    ]
+    columns = [("Error", ""), ("Submissions", "num"), ("Checks it failed", "num"), ("Who", "")]
+    return _table("Errors that failed several checks", columns, rows, "No error failed more than one check.")
+
+
+def _identical(documents: dict[str, dict[str, Any]], groups: Sequence[Sequence[str]]) -> str:
+    rows = [
+        (
+            f'data-identical="{len(group)}"',
+            [str(len(group)), f"{documents[group[0]]['score']:g}", _names(group)],
+        )
+        for group in sorted(groups, key=lambda group: (-len(group), sorted(group)))
+    ]
+    return _table(
+        "Identical submissions",
+        [("Submissions", "num"), ("Score", "num"), ("Graded from the same files", "")],
+        rows,
+        "No two submissions were graded from the same files.",
+    )
 
 
 def _slowest(documents: dict[str, dict[str, Any]]) -> str:
     timed = sorted(documents.items(), key=lambda item: -item[1]["execution_time"])
     rows = [
-        f'<tr data-submission="{_e(name)}" data-seconds="{doc["execution_time"]:g}"><td>{_e(name)}</td>'
-        f'<td class="num">{doc["execution_time"]:.1f} s</td><td>{_e(doc["status"])}</td></tr>'
+        (
+            f'data-submission="{_e(name)}" data-seconds="{doc["execution_time"]:g}"',
+            [_link(name), f"{doc['execution_time']:.1f} s", _e(doc["status"])],
+        )
         for name, doc in timed[:_TOP]
         if doc["execution_time"] > 0
     ]
-    return _table("Slowest submissions", ["Submission", "Time", "Status"], rows)
+    return _table("Slowest submissions", [("Submission", ""), ("Time", "num"), ("Status", "")], rows)
 
 
 def _not_graded(unusual: dict[str, dict[str, Any]], pending: Sequence[str]) -> str:
     rows = [
-        f'<tr data-submission="{_e(name)}" data-status="{_e(doc["status"])}"><td>{_e(name)}</td>'
-        f'<td>{_e(doc["status"])}</td><td class="message">{_e(_clip(doc.get("output", "")))}</td></tr>'
+        (
+            f'data-submission="{_e(name)}" data-status="{_e(doc["status"])}"',
+            [_link(name), _e(doc["status"]), f'<div class="message">{_e(_clip(doc.get("output", "")))}</div>'],
+        )
         for name, doc in sorted(unusual.items())
     ]
     rows += [
-        f'<tr data-submission="{_e(name)}" data-status="pending"><td>{_e(name)}</td><td>pending</td>'
-        "<td>no result yet: the batch was interrupted; run the same command again</td></tr>"
+        (
+            f'data-submission="{_e(name)}" data-status="pending"',
+            [_e(name), "pending", "no result yet: the batch was interrupted; run the same command again"],
+        )
         for name in pending
     ]
-    return _table("Not graded normally", ["Submission", "Status", "Reason"], rows, "Every submission was graded.")
+    columns = [("Submission", ""), ("Status", ""), ("Reason", "")]
+    return _table("Not graded normally", columns, rows, "Every submission was graded.")
 
 
-def _all(documents: dict[str, dict[str, Any]]) -> str:
-    rows = [
-        f'<tr data-submission="{_e(name)}" data-score="{doc["score"]:g}"><td>{_e(name)}</td>'
-        f'<td class="num">{doc["score"]:g} / {doc["max_score"]:g}</td><td>{_e(doc["status"])}</td></tr>'
-        for name, doc in sorted(documents.items())
-    ]
-    return _table("All submissions", ["Submission", "Score", "Status"], rows)
+def _all(documents: dict[str, dict[str, Any]], order: list[tuple[str, str]]) -> str:
+    tops = {step: _step_max(documents, step) for step, _ in order}
+    rows = []
+    for name, doc in sorted(documents.items()):
+        # A submission no check ran on has no points per step, not zeros.
+        by_step = [
+            f"{sum(t['score'] for t in doc['tests'] if t['step'] == step):g}" if doc["tests"] else ""
+            for step, _ in order
+        ]
+        cells = [_link(name), f"{doc['score']:g} / {doc['max_score']:g}", *by_step, _e(doc["status"])]
+        rows.append((f'data-submission="{_e(name)}" data-score="{doc["score"]:g}"', cells))
+    columns = [("Submission", ""), ("Score", "num")]
+    columns += [(f"{title} [max {tops[step]:g}]", "num") for step, title in order]
+    return _table("All submissions", [*columns, ("Status", "")], rows)
+
+
+def _step_max(documents: dict[str, dict[str, Any]], step: str) -> float:
+    return max(
+        (sum(t["max_score"] for t in doc["tests"] if t["step"] == step) for doc in documents.values()), default=0
+    )
 
 
 def _tally(scored: dict[str, dict[str, Any]], step: str) -> dict[str, tuple[str, bool, int, int]]:
@@ -214,12 +325,42 @@ def _step_order(scored: dict[str, dict[str, Any]], steps: Sequence[Step]) -> lis
     return [(key, titles.get(key, key)) for key in ordered]
 
 
-def _table(heading: str, columns: list[str], rows: list[str], empty: str = "None.") -> str:
+def _table(
+    heading: str, columns: Sequence[tuple[str, str]], rows: Sequence[tuple[str, Sequence[str]]], empty: str = "None."
+) -> str:
+    """A table whose header and cells share each column's class: a number's header sits over its numbers.
+
+    ``columns``: (label, class) each; ``rows``: (the row's attributes, its cells as HTML) each.
+    """
     title = f"<h2>{_e(heading)}</h2>" if heading else ""
     if not rows:
         return f'{title}<p class="muted">{_e(empty)}</p>'
-    head = "".join(f"<th{' class=num' if c in ('Time', 'Failed', 'Passed') else ''}>{_e(c)}</th>" for c in columns)
-    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    head = "".join(f"<th{_class(kind)}>{_e(label)}</th>" for label, kind in columns)
+    body = "".join(
+        f"<tr {attributes}>"
+        + "".join(f"<td{_class(kind)}>{cell}</td>" for (_, kind), cell in zip(columns, cells, strict=True))
+        + "</tr>"
+        for attributes, cells in rows
+    )
+    return f"{title}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _class(kind: str) -> str:
+    return f' class="{kind}"' if kind else ""
+
+
+def _link(name: str) -> str:
+    return f'<a href="{_e(feedback_link(name))}">{_e(name)}</a>'
+
+
+def _names(names: Sequence[str]) -> str:
+    return ", ".join(_link(name) for name in names)
+
+
+def _some(names: Sequence[str]) -> str:
+    """The first names, linked, and how many more: an error every stub has is one row, not the class roster."""
+    more = f", and {len(names) - _TOP} more" if len(names) > _TOP else ""
+    return _names(names[:_TOP]) + more
 
 
 def _meter(fraction: float) -> str:
