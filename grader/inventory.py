@@ -31,8 +31,8 @@ def file_problems(files: Iterable[Path], modules: Iterable[str]) -> list[str]:
     notebooks = [path.as_posix() for path in files if path.suffix.lower() == ".ipynb"]
     if notebooks and not any(path.suffix == ".py" for path in files):
         return [
-            f"found only {_names(notebooks)} and no .py file: the grader imports {expected}; export the notebook's "
-            "code to them (in Jupyter: File > Save and Export Notebook As > Executable Script, then split it)"
+            f"found only {_names(notebooks)}, no .py file: export the notebook's code to {expected} (in Jupyter: "
+            "File > Save and Export Notebook As > Executable Script)"
         ]
     problems = []
     for module in missing:

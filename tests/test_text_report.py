@@ -110,15 +110,19 @@ def test_a_partly_done_submission_keeps_each_real_failure(hw1: dict[str, Any]) -
     assert "evaluate returned 63.6364, a percentage; return the accuracy as a fraction in [0, 1]" in report
     assert "Reread: Step 4: Write the evaluation process." in report
     assert report.count("train.py line 38, in train_one_epoch") == 1
-    assert "PASS 30/30: handwrite_items, handwrite_transform" in report
+    assert "Step 1 (Data)         30/30  ok\n  PASS all 11 checks\n" in report
+    assert "  PASS 7/7: predict_argmax_in_order, predict_and_evaluate_use_eval_mode," in report
     assert "Total: 67/100" in report
 
 
 def test_a_notebook_alone_is_one_line(hw1: dict[str, Any]) -> None:
     report = hw1["notebook"]["text"]
     (files,) = [line for line in report.splitlines() if line.startswith("Files: ")]
-    assert files.startswith("Files: found only hw1.ipynb and no .py file: the grader imports data.py, model.py,")
-    assert len(report.splitlines()) <= 30, report  # 120 before
+    assert files.startswith("Files: found only hw1.ipynb, no .py file: export the notebook's code to data.py,")
+    # Each module's checks in one line, by their number: the Files line says why.
+    assert "  TODO evaluate.py is missing (Files, above); blocks 0/10: 5 checks" in report
+    assert "  blocked by the missing data.py (above): 0/10: 1 check" in report
+    assert len(report.splitlines()) <= 20, report  # 120 before
 
 
 def test_hw2_stubs_fit_a_screen(tmp_path: Path) -> None:
@@ -210,5 +214,5 @@ def test_file_problems(name: str) -> None:
         "found data.ipynb: export its code to data.py (the grader imports .py files)"
     ]
     (notebook,) = problems(f"{name}.ipynb", "README.md")
-    assert notebook.startswith(f"found only {name}.ipynb and no .py file: the grader imports data.py, model.py, ")
+    assert notebook.startswith(f"found only {name}.ipynb, no .py file: export the notebook's code to data.py, ")
     assert problems() == [f"{module}.py is missing (the folder holds nothing)" for module in modules]

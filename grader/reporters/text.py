@@ -3,7 +3,7 @@
 A failure that many checks share is said once: an unfinished function (the stub's ``NotImplementedError``) or a
 module that cannot be imported gets one line, where it first blocks a check, and the checks it blocks are
 listed compactly under it (name and points). Every other failure keeps its own message; passing checks are
-listed by name in one line per step. So the untouched stubs fit a terminal screen.
+listed by name in one line per step (a step all passed in one line). So the untouched stubs fit a terminal screen.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from grader.results import CheckResult, GradeReport
 
@@ -19,19 +18,12 @@ _GREEN, _RED, _BOLD, _DIM, _RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m"
 _WIDTH = 100
 #: How a check's message names a student module that failed to import (grader.errors.ImportFailure).
 _IMPORT = re.compile(r"\b(?P<module>[\w.-]+\.py) could not be imported: ")
+#: A student module that could not be imported because its file is not there.
+_MISSING = re.compile(r"(?P<module>\w+)\.py could not be imported: ModuleNotFoundError: No module named '(?P=module)'")
 #: How a check's message names the NotImplementedError a stub raises (grader.errors.StudentError).
 _UNFINISHED = "your code raised NotImplementedError: "
 #: What grader.plugin appends to the failure of a hypothesis check.
 _EXAMPLE = ". Smallest failing input: "
-
-
-@dataclass
-class _Cause:
-    """What blocks checks: its line (what to fix, where), a short name for later steps, the checks it blocks."""
-
-    line: str
-    short: str
-    checks: list[CheckResult] = field(default_factory=list)
 
 
 def render(report: GradeReport, color: bool = False) -> str:
@@ -41,8 +33,9 @@ def render(report: GradeReport, color: bool = False) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
     lines = [paint(f"{report.assignment}: {report.submission}", _BOLD)]
-    lines += [paint(f"Files: {problem}", _BOLD + _RED) for problem in report.file_problems]
-    causes = _causes(report.checks)
+    for problem in report.file_problems:
+        lines += [paint(line, _BOLD) for line in _wrap(f"Files: {problem}", "", "       ")]
+    blocked = _blocked(report.checks)
     shown: set[str] = set()
     for step in report.steps():
         mark = paint("ok", _GREEN) if step.score == step.max_score else paint("--", _RED)
@@ -50,20 +43,28 @@ def render(report: GradeReport, color: bool = False) -> str:
             paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD) + f"  {mark}"
         )
         checks = [check for check in report.checks if check.step == step.key]
+        named: set[str] = set()  # the causes this step has named
         for check in checks:
             key = _cause_key(check)
             if key is None:
                 if not check.passed:
                     lines += _failure(check, paint)
-            elif key not in shown:
-                shown.add(key)
-                here = [c for c in causes[key].checks if c.step == step.key]
-                lines += _wrap(f"{paint('TODO', _RED)} {key}; blocks {_listing(here)}", "  ", "    ")
-            elif not any(_cause_key(earlier) == key for earlier in checks[: checks.index(check)]):
-                here = [c for c in causes[key].checks if c.step == step.key]
-                lines += _wrap(f"blocked by {causes[key].short} (above): {_listing(here)}", "  ", "    ")
+                continue
+            here = [other for other in blocked[key] if other.step == step.key]
+            # A module the Files line already says is missing: its checks by number, not by name.
+            missing = _MISSING.fullmatch(key) if report.file_problems else None
+            listing = _listing(here, names=missing is None)
+            if key not in shown:
+                what = f"{missing['module']}.py is missing (Files, above)" if missing else key
+                lines += _wrap(f"{paint('TODO', _RED)} {what}; blocks {listing}", "  ", "    ")
+            elif key not in named:
+                lines += _wrap(f"blocked by {_short(key)} (above): {listing}", "  ", "    ")
+            shown.add(key)
+            named.add(key)
         passed = [check for check in checks if check.passed]
-        if passed:
+        if len(passed) == len(checks) > 1:
+            lines.append(f"  {paint('PASS', _GREEN)} all {len(checks)} checks")  # their names would fill a screen
+        elif passed:
             lines += _wrap(f"{paint('PASS', _GREEN)} {_listing(passed)}", "  ", "    ")
     total = f"Total: {_points(report.score)}/{_points(report.max_score)}"
     lines += ["", paint(total, _BOLD + (_GREEN if report.all_passed else _RED))]
@@ -83,14 +84,14 @@ def _failure(check: CheckResult, paint: Callable[[str, str], str]) -> list[str]:
     return lines
 
 
-def _causes(checks: list[CheckResult]) -> dict[str, _Cause]:
-    """The failures several checks may share, by their line, each with the checks it blocks (in report order)."""
-    causes: dict[str, _Cause] = {}
+def _blocked(checks: list[CheckResult]) -> dict[str, list[CheckResult]]:
+    """The failures several checks may share, by their line (:func:`_cause_key`), each with the checks it blocks."""
+    blocked: dict[str, list[CheckResult]] = {}
     for check in checks:
         key = _cause_key(check)
         if key is not None:
-            causes.setdefault(key, _Cause(key, _short(check, key))).checks.append(check)
-    return causes
+            blocked.setdefault(key, []).append(check)
+    return blocked
 
 
 def _cause_key(check: CheckResult) -> str | None:
@@ -116,17 +117,23 @@ def _cause_key(check: CheckResult) -> str | None:
     return f"{body[at + 2 : -1]}: {body[start + len(_UNFINISHED) : at]}"
 
 
-def _short(check: CheckResult, key: str) -> str:
-    """How a later step names a cause already shown: the module, or the function's file and line."""
+def _short(key: str) -> str:
+    """How a later step names a cause already shown: the module (missing or not importable), or the function's
+    file and line."""
+    if missing := _MISSING.fullmatch(key):
+        return f"the missing {missing['module']}.py"
     found = _IMPORT.match(key)
     return f"{found['module']}, which cannot be imported" if found else key.split(": ", 1)[0]
 
 
-def _listing(checks: list[CheckResult]) -> str:
-    """Checks of one verdict, their points together then their names: ``0/6: handwrite_items, handwrite_transform``."""
+def _listing(checks: list[CheckResult], names: bool = True) -> str:
+    """Checks of one verdict, their points together then their names: ``0/6: handwrite_items, handwrite_transform``
+    (``0/6: 2 checks`` without ``names``)."""
     score = sum(check.score for check in checks)
     most = sum(check.max_score for check in checks)
-    return f"{_points(score)}/{_points(most)}: {', '.join(check.name.removeprefix('test_') for check in checks)}"
+    count = f"{len(checks)} check{'s' if len(checks) != 1 else ''}"
+    listed = ", ".join(check.name.removeprefix("test_") for check in checks) if names else count
+    return f"{_points(score)}/{_points(most)}: {listed}"
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
