@@ -320,7 +320,7 @@ class Collector:
             if not message.endswith("."):
                 message += "."
             message += f" Reread: {info.slide}."
-            trace = _staff_traceback(error) if self._show_tracebacks else ""
+            trace = _staff_traceback(error, (_CHECKS, *self._hidden)) if self._show_tracebacks else ""
         self.results.append(
             CheckResult(
                 name=item.name,
@@ -341,15 +341,15 @@ class Collector:
         )
 
 
-#: Where the checks and their helpers live: the frames ``--traceback`` keeps of this process.
+#: Where the checks and their helpers live: the frames ``--traceback`` keeps of this process (and the hidden ones).
 _CHECKS = Path(__file__).parent / "checks"
 
 
-def _staff_traceback(error: BaseException) -> str:
+def _staff_traceback(error: BaseException, checks: tuple[Path, ...]) -> str:
     """``--traceback``'s view of a failed check: the check's frames and the student's, not pytest's or pluggy's.
 
-    Of this process's frames only those in the checks are kept (pytest, pluggy, hypothesis and the sandbox
-    client are the same for every failure); what student code raised comes from the worker with the
+    Of this process's frames only those in the ``checks`` folders are kept (pytest, pluggy, hypothesis and the
+    sandbox client are the same for every failure); what student code raised comes from the worker with the
     student's own frames (StudentError.traceback), shown after the exception that carries it.
     """
     summary = traceback.TracebackException.from_exception(error)
@@ -361,7 +361,7 @@ def _staff_traceback(error: BaseException) -> str:
         if current is None or raised is None or id(current) in seen:
             continue
         seen.add(id(current))
-        kept = [frame for frame in current.stack if Path(frame.filename).is_relative_to(_CHECKS)]
+        kept = [frame for frame in current.stack if any(Path(frame.filename).is_relative_to(f) for f in checks)]
         current.stack = traceback.StackSummary.from_list(kept)
         if isinstance(raised, StudentError) and raised.traceback:
             students.append(raised.traceback)
@@ -370,7 +370,7 @@ def _staff_traceback(error: BaseException) -> str:
         pending += zip(current.exceptions or (), getattr(raised, "exceptions", ()), strict=False)
     text = "".join(summary.format())
     for trace in students:
-        text += "Raised in your code:\n" + trace
+        text += "Raised in the submission (the worker's frames):\n" + trace
     return text
 
 

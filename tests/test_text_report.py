@@ -138,13 +138,14 @@ def test_traceback_shows_the_checks_frames_and_the_students(hw1: dict[str, Any])
     traces = hw1["partly"]["tracebacks"]
     unfinished = next(trace for trace in traces if "train_one_epoch" in trace)
     assert "grader/checks/hw1/test_train.py" in unfinished
-    assert 'Raised in your code:\n  File "train.py", line 38, in train_one_epoch' in unfinished
+    student = 'Raised in the submission (the worker\'s frames):\n  File "train.py", line 38, in train_one_epoch'
+    assert student in unfinished
     assert "NotImplementedError: Step 3: write the training loop" in unfinished
     for trace in traces:
         assert "_pytest" not in trace and "pluggy" not in trace and "sandbox/client.py" not in trace
         assert len(trace.splitlines()) < 30, trace
     fraction = next(trace for trace in traces if "a percentage" in trace)
-    assert "grader/checks/hw1/test_evaluate.py" in fraction and "Raised in your code" not in fraction
+    assert "grader/checks/hw1/test_evaluate.py" in fraction and "Raised in the submission" not in fraction
 
 
 def _check(name: str, step: str, passed: bool, message: str = "", file: str = "", line: int = 0) -> CheckResult:
@@ -216,3 +217,23 @@ def test_file_problems(name: str) -> None:
     (notebook,) = problems(f"{name}.ipynb", "README.md")
     assert notebook.startswith(f"found only {name}.ipynb, no .py file: export the notebook's code to data.py, ")
     assert problems() == [f"{module}.py is missing (the folder holds nothing)" for module in modules]
+
+
+def test_a_long_report_ends_with_every_steps_score() -> None:
+    """Many failures of their own scroll the steps' scores away: the last lines repeat them, a short report not."""
+    steps = assignments.get("hw1").steps
+    checks = [
+        _check(f"clause_{number}", step.key, False, f"expected {number}, got {number + 1}.")
+        for step in steps
+        for number in range(6)
+    ]
+    long = text.render(GradeReport("hw1", "s", checks, step_order=steps)).splitlines()
+    assert len(long) > 60
+    assert long[-len(steps) - 3 :] == [
+        "Summary",
+        *(f"{step.title:<22}0/12  --" for step in steps),
+        "",
+        "Total: 0/60",
+    ]
+    short = text.render(GradeReport("hw1", "s", checks[:3], step_order=steps))
+    assert "Summary" not in short

@@ -1,9 +1,10 @@
 """The terminal view: grouped by step, score per step and in total, each failure with its message.
 
 A failure that many checks share is said once: an unfinished function (the stub's ``NotImplementedError``) or a
-module that cannot be imported gets one line, where it first blocks a check, and the checks it blocks are
-listed compactly under it (name and points). Every other failure keeps its own message; passing checks are
-listed by name in one line per step (a step all passed in one line). So the untouched stubs fit a terminal screen.
+module that cannot be imported gets one line, where it first blocks a check, with the checks it blocks listed
+compactly (their points, their names); a later step names it in one line. Every other failure keeps its own
+message; passing checks are listed by name in one line per step (a step all passed in one line). So the
+untouched stubs fit a terminal screen, and a report longer than one ends with the steps' scores.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ import re
 import textwrap
 from collections.abc import Callable
 
-from grader.results import CheckResult, GradeReport
+from grader.results import CheckResult, GradeReport, StepResult
 
 _GREEN, _RED, _BOLD, _DIM, _RESET = "\033[32m", "\033[31m", "\033[1m", "\033[2m", "\033[0m"
 _WIDTH = 100
+#: A report longer than about a screen (of 40 lines, and the untouched stubs' 45 at 100 columns) repeats the
+#: steps' scores at its end, where the terminal stops.
+_SCREEN = 50
 #: How a check's message names a student module that failed to import (grader.errors.ImportFailure).
 _IMPORT = re.compile(r"\b(?P<module>[\w.-]+\.py) could not be imported: ")
 #: A student module that could not be imported because its file is not there.
@@ -38,10 +42,7 @@ def render(report: GradeReport, color: bool = False) -> str:
     blocked = _blocked(report.checks)
     shown: set[str] = set()
     for step in report.steps():
-        mark = paint("ok", _GREEN) if step.score == step.max_score else paint("--", _RED)
-        lines.append(
-            paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD) + f"  {mark}"
-        )
+        lines.append(_score_line(step, paint))
         checks = [check for check in report.checks if check.step == step.key]
         named: set[str] = set()  # the causes this step has named
         for check in checks:
@@ -66,6 +67,9 @@ def render(report: GradeReport, color: bool = False) -> str:
             lines.append(f"  {paint('PASS', _GREEN)} all {len(checks)} checks")  # their names would fill a screen
         elif passed:
             lines += _wrap(f"{paint('PASS', _GREEN)} {_listing(passed)}", "  ", "    ")
+    if len(lines) > _SCREEN:
+        # The top has scrolled away: the last screen still shows every step's score.
+        lines += ["", paint("Summary", _BOLD), *(_score_line(step, paint) for step in report.steps())]
     total = f"Total: {_points(report.score)}/{_points(report.max_score)}"
     lines += ["", paint(total, _BOLD + (_GREEN if report.all_passed else _RED))]
     if report.hidden_pending:
@@ -73,6 +77,11 @@ def render(report: GradeReport, color: bool = False) -> str:
     if report.sandbox_gaps:
         lines.append(paint(f"Note: on this machine {'; '.join(report.sandbox_gaps)}.", _DIM))
     return "\n".join(lines)
+
+
+def _score_line(step: StepResult, paint: Callable[[str, str], str]) -> str:
+    mark = paint("ok", _GREEN) if step.score == step.max_score else paint("--", _RED)
+    return paint(f"{step.step.title:<22}{_points(step.score)}/{_points(step.max_score)}", _BOLD) + f"  {mark}"
 
 
 def _failure(check: CheckResult, paint: Callable[[str, str], str]) -> list[str]:
