@@ -8,6 +8,7 @@ profile, which this suite's own pytest must not share), each grading several fol
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -169,7 +170,7 @@ def _raised(what: str, where: str, example: str = "") -> str:
 def test_only_the_same_unfinished_function_is_grouped() -> None:
     """The stub's NotImplementedError at one line is one TODO, whatever each check's context and input; a
     NotImplementedError elsewhere is another; any other exception stays a failure of its own."""
-    stub = "NotImplementedError: Step 2-2: pick the loss"
+    stub = "NotImplementedError: Step 2-2: pick the loss for classification tasks"
     context = "build_loss('x') failed: "
     checks = [
         _check("a", "model", False, context + _raised(stub, "model.py line 9, in f", "n=1"), "model.py", 9),
@@ -178,11 +179,14 @@ def test_only_the_same_unfinished_function_is_grouped() -> None:
         _check("d", "model", True),
         _check("e", "end-to-end", False, _raised(stub, "model.py line 9, in f"), "model.py", 9),
     ]
-    report = text.render(GradeReport("hw1", "s", checks, step_order=assignments.get("hw1").steps))
+    graded = GradeReport("hw1", "s", checks, step_order=assignments.get("hw1").steps)
+    report = text.render(graded)
+    # In colour, the same lines (the colour codes take no width).
+    assert re.sub(r"\x1b\[[0-9;]*m", "", text.render(graded, color=True)) == report
     assert report.splitlines() == [
         "hw1: s",
         "Step 2 (Model)        2/8  --",
-        "  TODO model.py line 9, in f: Step 2-2: pick the loss; blocks 0/4: a, b",
+        "  TODO model.py line 9, in f: Step 2-2: pick the loss for classification tasks; blocks 0/4: a, b",
         "  FAIL c holds (0/2)",
         "       your code raised TypeError: bad operand (model.py line 9, in f). Smallest failing input: n=3.",
         "       Reread: Step 2-2 Define the loss.",

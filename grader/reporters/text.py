@@ -57,7 +57,7 @@ def render(report: GradeReport, color: bool = False) -> str:
             listing = _listing(here, names=missing is None)
             if key not in shown:
                 what = f"{missing['module']}.py is missing (Files, above)" if missing else key
-                lines += _wrap(f"{paint('TODO', _RED)} {what}; blocks {listing}", "  ", "    ")
+                lines += _marked("TODO", paint("TODO", _RED), f"{what}; blocks {listing}")
             elif key not in named:
                 lines += _wrap(f"blocked by {_short(key)} (above): {listing}", "  ", "    ")
             shown.add(key)
@@ -66,7 +66,7 @@ def render(report: GradeReport, color: bool = False) -> str:
         if len(passed) == len(checks) > 1:
             lines.append(f"  {paint('PASS', _GREEN)} all {len(checks)} checks")  # their names would fill a screen
         elif passed:
-            lines += _wrap(f"{paint('PASS', _GREEN)} {_listing(passed)}", "  ", "    ")
+            lines += _marked("PASS", paint("PASS", _GREEN), _listing(passed))
     if len(lines) > _SCREEN:
         # The top has scrolled away: the last screen still shows every step's score.
         lines += ["", paint("Summary", _BOLD), *(_score_line(step, paint) for step in report.steps())]
@@ -143,6 +143,12 @@ def _listing(checks: list[CheckResult], names: bool = True) -> str:
     count = f"{len(checks)} check{'s' if len(checks) != 1 else ''}"
     listed = ", ".join(check.name.removeprefix("test_") for check in checks) if names else count
     return f"{_points(score)}/{_points(most)}: {listed}"
+
+
+def _marked(mark: str, painted: str, text: str) -> list[str]:
+    """``mark text`` wrapped, then ``mark`` painted (colour codes would count as width)."""
+    lines = _wrap(f"{mark} {text}", "  ", "    ")
+    return [lines[0].replace(mark, painted, 1), *lines[1:]]
 
 
 def _wrap(text: str, first: str, rest: str) -> list[str]:
