@@ -325,7 +325,7 @@ class Collector:
             if not message.endswith("."):
                 message += "."
             message += f" Reread: {info.slide}."
-            trace = "".join(traceback.format_exception(error)) if self._show_tracebacks else ""
+            trace = _staff_traceback(error, (_CHECKS, *self._hidden)) if self._show_tracebacks else ""
         self.results.append(
             CheckResult(
                 name=item.name,
@@ -345,6 +345,39 @@ class Collector:
                 line=line,
             )
         )
+
+
+#: Where the checks and their helpers live: the frames ``--traceback`` keeps of this process (and the hidden ones).
+_CHECKS = Path(__file__).parent / "checks"
+
+
+def _staff_traceback(error: BaseException, checks: tuple[Path, ...]) -> str:
+    """``--traceback``'s view of a failed check: the check's frames and the student's, not pytest's or pluggy's.
+
+    Of this process's frames only those in the ``checks`` folders are kept (pytest, pluggy, hypothesis and the
+    sandbox client are the same for every failure); what student code raised comes from the worker with the
+    student's own frames (StudentError.traceback), shown after the exception that carries it.
+    """
+    summary = traceback.TracebackException.from_exception(error)
+    pending: list[tuple[traceback.TracebackException | None, BaseException | None]] = [(summary, error)]
+    students: list[str] = []
+    seen: set[int] = set()
+    while pending:
+        current, raised = pending.pop()
+        if current is None or raised is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        kept = [frame for frame in current.stack if any(Path(frame.filename).is_relative_to(f) for f in checks)]
+        current.stack = traceback.StackSummary.from_list(kept)
+        if isinstance(raised, StudentError) and raised.traceback:
+            students.append(raised.traceback)
+        pending.append((current.__cause__, raised.__cause__))
+        pending.append((current.__context__, raised.__context__))
+        pending += zip(current.exceptions or (), getattr(raised, "exceptions", ()), strict=False)
+    text = "".join(summary.format())
+    for trace in students:
+        text += "Raised in the submission (the worker's frames):\n" + trace
+    return text
 
 
 def _title(item: pytest.Item) -> str:

@@ -65,6 +65,9 @@ class GradeReport:
     sandbox_gaps: list[str] = field(default_factory=list)
     #: The assignment's steps, in the lecture's order (from its manifest).
     step_order: tuple[Step, ...] = ()
+    #: What is wrong with the submission's files, one line each: a module missing, misnamed or only in a
+    #: notebook (grader.inventory.file_problems).
+    file_problems: list[str] = field(default_factory=list)
 
     @property
     def score(self) -> float:

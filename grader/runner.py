@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grader import grading_key
+from grader import grading_key, inventory
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
 from grader.sandbox import Limits, Sandbox, isolation
@@ -98,6 +98,7 @@ class Grader:
             # Without namespaces a worker that is not this process's user writes the workspace's copy itself.
             owner = None if isolation.contained or isolation.uid == os.geteuid() else (isolation.uid, isolation.gid)
             workspace = _Workspace.create(Path(tmp), submission, owner)
+            problems = inventory.file_problems(submission_files(workspace.source), self.assignment.modules)
             collector = plugin.Collector(
                 self.sandbox,
                 workspace.root,
@@ -127,6 +128,7 @@ class Grader:
             sandbox=isolation.describe(),
             sandbox_gaps=isolation.gaps(),
             step_order=self.assignment.steps,
+            file_problems=problems,
         )
 
     def close(self) -> None:
