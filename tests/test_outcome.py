@@ -19,7 +19,14 @@ def _report(*checks: CheckResult) -> GradeReport:
 
 PASSED = CheckResult("test_rows", "the rows are read", "data", "Step 1-1", 2.5, True, duration=0.5)
 FAILED = CheckResult(
-    "test_loss", "the loss is \u00e9crite by hand", "model", "Step 2-2", 10, False, message="expected 1.0, got \udce9"
+    "test_loss",
+    "the loss is \u00e9crite by hand",
+    "model",
+    "Step 2-2",
+    10,
+    False,
+    message="expected 1.0, got \udce9",
+    output="epoch 1: loss 2.3",
 )
 HIDDEN = CheckResult("test_secret", "a hidden check", "model", "", 2, True, hidden=True)
 
@@ -41,6 +48,7 @@ def test_a_report_is_graded_unless_a_check_hit_a_limit_and_the_worst_limit_names
 
 def test_the_json_form_is_the_json_reports_document_plus_status_and_reads_back_the_same() -> None:
     report = _report(PASSED, FAILED, HIDDEN)
+    report.file_problems.append("found Data.py: rename it to data.py")
     outcome = Outcome.of(report)
     document = outcome.to_json()
     assert document == {**json_reporter.to_dict(report), "status": "graded"}
@@ -48,9 +56,10 @@ def test_the_json_form_is_the_json_reports_document_plus_status_and_reads_back_t
     again = Outcome.from_json(on_disk, "hw1", "alice")
     assert again.to_json() == document
     assert (again.score, again.max_score) == (outcome.score, outcome.max_score) == (4.5, 14.5)
-    assert [(c.name, c.title, c.passed, c.hidden, c.message) for c in again.report.checks] == [  # type: ignore[union-attr]
-        (c.name, c.title, c.passed, c.hidden, c.message) for c in report.checks
+    assert [(c.name, c.title, c.passed, c.hidden, c.message, c.output) for c in again.report.checks] == [  # type: ignore[union-attr]
+        (c.name, c.title, c.passed, c.hidden, c.message, c.output) for c in report.checks
     ]
+    assert again.report.file_problems == ["found Data.py: rename it to data.py"]  # type: ignore[union-attr]
     timed_out = Outcome.of(_report(PASSED, _limit("Timeout", "t")))
     assert Outcome.from_json(timed_out.to_json()).to_json() == {
         **json_reporter.to_dict(timed_out.report),  # type: ignore[arg-type]

@@ -94,7 +94,7 @@ class Outcome:
     def from_json(cls, document: Any, assignment: str = "", submission: str = "") -> Outcome:
         """The outcome :meth:`to_json` gave ``document``; ValueError when it is not one (then it is graded again).
 
-        Whatever the document does not hold (each check's slide, traceback, captured output) stays empty.
+        Whatever the document does not hold (each check's slide, traceback) stays empty.
         """
         if not isinstance(document, dict):
             raise ValueError("not a JSON object")
@@ -115,12 +115,16 @@ class Outcome:
             return cls.failed(status, reason)
         if not isinstance(document["sandbox"], str):
             raise ValueError("'sandbox' is not a string")
+        files = document.get("files", [])
+        if not isinstance(files, list) or not all(isinstance(line, str) for line in files):
+            raise ValueError("'files' must be a list of strings")
         report = GradeReport(
             assignment,
             submission,
             [_check(test) for test in tests],
             duration=document["execution_time"],
             sandbox=document["sandbox"],
+            file_problems=files,
         )
         if not (_same(report.score, document["score"]) and _same(report.max_score, document["max_score"])):
             raise ValueError("'score' or 'max_score' is not the sum of the checks'")
@@ -130,6 +134,8 @@ class Outcome:
 def _check(test: Any) -> CheckResult:
     if not isinstance(test, dict) or not all(isinstance(test.get(key), str) for key in _TEST_TEXT):
         raise ValueError(f"a check needs the strings {', '.join(_TEST_TEXT)}")
+    if not isinstance(test.get("printed", ""), str):
+        raise ValueError("a check's 'printed' is not a string")
     if test["status"] not in _TEST_STATUS or test["visibility"] not in _VISIBILITY:
         raise ValueError(f"a check's status or visibility is unknown: {test['status']!r}, {test['visibility']!r}")
     if not (_number(test.get("score")) and _number(test.get("max_score"))):
@@ -142,6 +148,7 @@ def _check(test: Any) -> CheckResult:
         max_score=test["max_score"],
         passed=_TEST_STATUS[test["status"]],
         message=test["output"],
+        output=test.get("printed", ""),
         hidden=_VISIBILITY[test["visibility"]],
     )
     if not _same(result.score, test["score"]):

@@ -1,4 +1,5 @@
-"""``--format json``: Gradescope's field names, plus ``step``, ``check`` and ``printed`` (the student's output)."""
+"""``--format json``: Gradescope's field names, plus ``step``, ``check`` and ``printed`` (the student's output), and
+``files``: what is missing or misnamed in the submission (grader.inventory)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ def to_dict(report: GradeReport) -> dict[str, object]:
         "max_score": report.max_score,
         "execution_time": round(report.duration, 3),
         "sandbox": report.sandbox,
+        "files": list(report.file_problems),
         "tests": [
             {
                 "name": check.title,
