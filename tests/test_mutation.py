@@ -130,6 +130,38 @@ def test_every_failure_message_names_a_slide(name: str, audits: _Audits) -> None
                 assert "Traceback" not in test["output"], (submission, test["check"])
 
 
+#: hw1 bugs whose messages once misled (issue 17) and, for each, a check and what its output must say (None:
+#: the check passes, the bug being another check's).
+_MESSAGES = {
+    "split-unseeded": [("test_split_defaults", "follows the global random state"), ("test_split_parts", "seed")],
+    "split-random-split-unseeded": [("test_split_defaults", "follows the global random state")],
+    "split-python-shuffle-unseeded": [("test_split_defaults", "follows the global random state")],
+    "csv-split-on-commas": [("test_titanic_rows", "commas inside quotes"), ("test_titanic_rows", "csv.DictReader")],
+    "csv-unpack-split-line": [("test_titanic_rows", "commas inside quotes"), ("test_titanic_rows", "csv.DictReader")],
+    "epoch-loss-tensor": [
+        ("test_one_epoch_returns_weighted_mean_loss", "is a tensor"),
+        ("test_train_returns_one_loss_per_epoch", None),
+        ("test_digits_pipeline_reaches_accuracy", None),
+    ],
+    "loss-gold-output-swapped": [
+        ("test_digits_pipeline_reaches_accuracy", "PyTorch's, not a stub's"),
+        ("test_digits_pipeline_reaches_accuracy", "arguments are swapped"),
+    ],
+}
+
+
+@pytest.mark.parametrize("variant", list(_MESSAGES))
+def test_messages_name_the_cause(variant: str, audits: _Audits) -> None:
+    tests = {test["check"]: test for test in audits["hw1"]["documents"][variant]["tests"]}
+    for check, phrase in _MESSAGES[variant]:
+        test = tests[check]
+        if phrase is None:
+            assert test["status"] == "passed", (check, test["output"])
+        else:
+            assert test["status"] == "failed" and phrase in test["output"], (check, test["output"])
+    assert "the default seed must be 0" not in _failures(audits, "hw1", variant)
+
+
 def test_hw2_corpus_covers_every_step() -> None:
     """hw2's corpus holds at least 30 realistic bugs and 10 correct rewrites, bugs in every step but end to end."""
     hw2 = corpus("hw2")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -135,6 +136,16 @@ def expect_close(
         fail(f"{what}: expected {show(expected_t)}, got {show(observed_t)}")
 
 
+def loss_number(value: Any) -> float | None:
+    """The number an epoch's loss holds: a Python number, or a one-element float tensor (the classic slip of
+    returning ``loss`` instead of ``loss.item()``); None for anything else."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and value.is_floating_point():
+        return float(value.detach().reshape(()).double())
+    return None
+
+
 def attempt(what: str, call: Callable[[], T]) -> T:
     """Run a call into student code; an exception it raises fails the check with ``what`` as context."""
     from grader.errors import StudentError
@@ -174,4 +185,27 @@ def explain_device(error: Exception, what: str, move: str) -> None:
             f"{what} used a batch that was not moved to the device ({error.message}): move each batch to "
             f"`device` before using it, {move}, always (it costs nothing when device is 'cpu'). On a CPU the "
             "grader checks this too, so that the grade is the same on a GPU runner"
+        )
+
+
+#: PyTorch's error when a softmax-based loss (CrossEntropyLoss, F.cross_entropy, log_softmax) is given integer
+#: input: on the CPU ``"log_softmax_lastdim_kernel_impl" not implemented for 'Long'``, on a GPU ``"host_softmax"``.
+_INTEGER_LOGITS = re.compile(r"\"\w*softmax\w*\" not implemented for '(Long|Int|Short|Char|Byte|Bool)'")
+
+
+def explain_loss_arguments(error: Exception, output: str, target: str) -> None:
+    """Fail with a message about swapped loss arguments if student code gave the loss its integer labels as
+    the logits; else do nothing.
+
+    PyTorch says so with a NotImplementedError, which reads like a stub's own: the message says whose it is.
+    ``output`` and ``target`` are the names the contract uses (``output, y``).
+    """
+    from grader.errors import StudentError
+
+    if isinstance(error, StudentError) and error.is_a("NotImplementedError") and _INTEGER_LOGITS.search(error.message):
+        fail(
+            f"{error}: this NotImplementedError is PyTorch's, not a stub's. The loss received integer labels where "
+            f"it expects the logits: its arguments are swapped. Write loss_fn({output}, {target}): the model's "
+            "output (the logits) first, then the target labels (the slide's loss_function(gold, output) has them "
+            "the other way round)"
         )

@@ -15,6 +15,9 @@ T = TypeVar("T")
 
 PROBES = "grader.probes.hw1.data"
 
+#: Fails a check with a message naming the cause of a student error (given the error and what was called).
+Explain = Callable[[StudentError, str], None]
+
 
 def attempt(what: str, call: Callable[[], T]) -> T:
     """Run a call into student code; an exception it raises fails the check with ``what`` as context."""
@@ -24,17 +27,30 @@ def attempt(what: str, call: Callable[[], T]) -> T:
         fail(f"{what} failed: {exc}")
 
 
-def read(student: Session, probe: str, dataset: RemoteObject, indices: list[int], label: str) -> list[Any]:
+def read(
+    student: Session,
+    probe: str,
+    dataset: RemoteObject,
+    indices: list[int],
+    label: str,
+    explain: Explain | None = None,
+) -> list[Any]:
     """``probe`` (a reader of ``dataset[i]`` for every i in ``indices``) in one call.
 
-    When student code raises, each index is read on its own so that the message names the index that failed.
+    When student code raises, each index is read on its own so that the message names the index that failed;
+    ``explain(error, what)`` may fail first with a message that names the cause.
     """
     try:
         return student.probe(f"{PROBES}:{probe}", dataset, indices)
     except StudentError as exc:
         error = exc
     for index in indices:
-        attempt(f"{label}[{index}]", lambda index=index: student.probe(f"{PROBES}:{probe}", dataset, [index]))
+        try:
+            student.probe(f"{PROBES}:{probe}", dataset, [index])
+        except StudentError as exc:
+            if explain is not None:
+                explain(exc, f"{label}[{index}]")
+            fail(f"{label}[{index}] failed: {exc}")
     fail(f"reading {label}[i] for i in {indices} failed: {error}")
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from grader.checks import DEVICE_MISMATCH, check, expect, fail, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_loss_arguments, fail, loss_number, show
 from grader.checks.hw1 import slides
 from grader.checks.hw1.digits_support import HeldOut, held_out, write_digits
 from grader.checks.hw1.model_support import PROBE, Form, Layers, candidates, expect_weights, identify, shapes
@@ -106,9 +106,13 @@ def test_digits_pipeline_reaches_accuracy(student: Any, scratch: Path, device: s
 
 
 def _losses(value: Any, call: str) -> list[float]:
-    """What train returned as the finite numbers it must be (a list of epoch losses; one number is taken too)."""
+    """What train returned as the finite numbers it must be (a list of epoch losses; one number is taken too).
+
+    A loss returned as a one-element tensor counts as the number it holds: that type is charged in Step 3
+    (test_train), and this check is about what the pipeline learns.
+    """
     values = list(value) if isinstance(value, list | tuple) else [value]
-    numbers = [float(item) for item in values if isinstance(item, int | float) and not isinstance(item, bool)]
+    numbers = [number for number in map(loss_number, values) if number is not None]
     expect(
         bool(numbers) and len(numbers) == len(values) and all(map(math.isfinite, numbers)),
         f"{call} returned {show(value)}: expected the loss of each epoch, finite numbers",
@@ -195,7 +199,11 @@ def train_pipeline(student: Any, files: list[str], held: HeldOut, device: str, g
     start = _parameters(student, model, "MyModel(64, 64, 10).named_parameters()")
     optimizer = model_py.build_optimizer(model, "adam", lr=_LR)
     with student.budget(120):
-        losses = train_py.train(model, train_loader, loss_fn, optimizer, _EPOCHS, device=device)
+        try:
+            losses = train_py.train(model, train_loader, loss_fn, optimizer, _EPOCHS, device=device)
+        except StudentError as exc:
+            explain_loss_arguments(exc, "output", "y")
+            raise
     end = _parameters(student, model, "the trained MyModel(64, 64, 10).named_parameters()")
     output = student.probe("grader.probes.hw1.train:outputs", model, _PROBE_X, device)
     return Trained(model, test_loader, losses, start, end, output)

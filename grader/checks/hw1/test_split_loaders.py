@@ -62,6 +62,38 @@ def _expect_split(parts: list[list[int]], n: int, fractions: tuple[float, float,
         )
 
 
+#: Seeds of the worker's global random generators between two calls with the same ``seed``.
+_GLOBAL_SEEDS = (1, 2, 3, 4, 5)
+
+
+def _explain_global_state(
+    student: Session, dataset: Any, fractions: tuple[float, float, float], seed: int, what: str
+) -> None:
+    """Fail, naming the cause, if ``split_dataset(dataset, fractions, seed)`` follows the global random state.
+
+    Shuffling with torch.randperm(n), random_split or random.shuffle without a generator of its own draws from
+    the global generators, so ``seed`` changes nothing; reseeding those here shows it for certain, where two
+    calls in a row may happen to agree.
+    """
+    data = student.module("data")
+    first: list[list[int]] | None = None
+    for global_seed in _GLOBAL_SEEDS:
+        student.probe(f"{PROBES}:seed_globals", global_seed)
+        parts = _parts(student, attempt(what, lambda: data.split_dataset(dataset, fractions, seed)), what)
+        split = [sorted(part) for part in parts]
+        if first is None:
+            first = split
+        elif split != first:
+            fail(
+                f"{what} gave {first} with the global random generators seeded with {_GLOBAL_SEEDS[0]} but "
+                f"{split} with them seeded with {global_seed}: the split follows the global random state and "
+                "ignores `seed` (torch.randperm(n), random_split(...) and random.shuffle draw from the global "
+                "generators unless given one of their own). Shuffle with a generator seeded with seed: "
+                "torch.randperm(n, generator=torch.Generator().manual_seed(seed)), random_split(dataset, lengths, "
+                "generator=torch.Generator().manual_seed(seed)) or random.Random(seed).shuffle(indices)"
+            )
+
+
 @check(points=3, step="data", slide=slides.DATALOADER)
 @settings(max_examples=15)
 @given(n=st.integers(1, 60), fractions=_fractions(), seed=st.integers(0, 1000))
@@ -72,10 +104,14 @@ def test_split_parts(student: Session, n: int, fractions: tuple[float, float, fl
     assume(not _ambiguous(fractions[0], n) and not _ambiguous(fractions[1], n))
     data = student.module("data")
     dataset = student.probe(f"{PROBES}:index_dataset", n)
+    # A split that follows the global random state then fails the same way when hypothesis replays it.
+    student.probe(f"{PROBES}:seed_globals", 0)
     what = f"split_dataset(dataset, {fractions}, seed={seed})"
     parts = _parts(student, attempt(what, lambda: data.split_dataset(dataset, fractions, seed)), what)
     _expect_split(parts, n, fractions, what)
     again = _parts(student, attempt(what, lambda: data.split_dataset(dataset, fractions, seed)), what)
+    if [sorted(part) for part in again] != [sorted(part) for part in parts]:
+        _explain_global_state(student, dataset, fractions, seed, what)
     expect(
         [sorted(part) for part in again] == [sorted(part) for part in parts],
         f"{what} called twice on a dataset of {count(n, 'item')} gave two different splits: {parts} then {again}; the "
@@ -91,11 +127,15 @@ def test_split_defaults(student: Session, n: int) -> None:
     # Verdict: the parts' items pulled across, against the sizes computed here and the explicit call's parts.
     data = student.module("data")
     dataset = student.probe(f"{PROBES}:index_dataset", n)
+    student.probe(f"{PROBES}:seed_globals", 0)
     what = "split_dataset(dataset)"
     parts = _parts(student, attempt(what, lambda: data.split_dataset(dataset)), what)
     _expect_split(parts, n, (0.8, 0.1, 0.1), what)
     explicit = "split_dataset(dataset, (0.8, 0.1, 0.1), 0)"
     given_parts = _parts(student, attempt(explicit, lambda: data.split_dataset(dataset, (0.8, 0.1, 0.1), 0)), explicit)
+    if [sorted(part) for part in parts] != [sorted(part) for part in given_parts]:
+        # Not the default's fault when the explicit seed does not fix the split either.
+        _explain_global_state(student, dataset, (0.8, 0.1, 0.1), 0, explicit)
     expect(
         [sorted(part) for part in parts] == [sorted(part) for part in given_parts],
         f"on a dataset of {count(n, 'item')}, {what} gave {parts} but {explicit} gave {given_parts}: the default "

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from grader.checks import check, expect, expect_raises, expect_tensor, fail, new_file, show
 from grader.checks.hw1 import slides
-from grader.checks.hw1.data_support import attempt, count, pair, read
+from grader.checks.hw1.data_support import PROBES, Explain, attempt, count, pair, read
+from grader.errors import StudentError
 from grader.sandbox import RemoteObject, Session
 
 # --------------------------------------------------------------------------------------------------------------------
@@ -126,15 +127,49 @@ def _passengers(draw: st.DrawFn, max_rows: int = 8, blanks: bool = False) -> lis
     return rows
 
 
+def _explain_quoted_commas(student: Session, scratch: Path, rows: list[Passenger]) -> Explain:
+    """What fails a check, naming the cause, when student code splits the file's lines on ``,``.
+
+    Names hold commas inside quotes ("Braund, Mr. Owen Harris"); ``line.split(',')`` cuts them in pieces and
+    pushes the cells after them along, so a conversion to a number fails or the cell count is off. The cause
+    is shown, not guessed: the same rows with the commas taken out of the names are read without an error.
+    """
+
+    def explain(error: StudentError, what: str) -> None:
+        if not any("," in row.Name for row in rows):
+            return
+        plain = [row._replace(Name=row.Name.replace(",", "")) for row in rows]
+        text = _csv_text(plain, header=True)
+        name = str(new_file(scratch, "passengers_", ".csv", text.encode("utf-8")))
+        try:
+            dataset = student.module("data").TitanicDataset(name)
+            student.probe(f"{PROBES}:items", dataset, list(range(len(plain))))
+        except StudentError:
+            return
+        row = next(row for row in rows if "," in row.Name)
+        fail(
+            f"{what} failed: {error}. The row\n    {row.line()}\nhas a Name with commas inside quotes "
+            f"({row.Name!r}): splitting a line on ',' cuts that cell in pieces and shifts the cells after it (the "
+            f"same rows without those commas, in {Path(name).name}, are read without an error). CSV cells can "
+            "contain quoted commas: read the file with the csv module, csv.DictReader(f) (or csv.reader(f)), which "
+            "keeps a quoted cell whole"
+        )
+
+    return explain
+
+
 def _titanic(student: Session, scratch: Path, rows: list[Passenger]) -> tuple[RemoteObject, str]:
     """Write ``rows`` to a new CSV file and open it with the student's TitanicDataset."""
     text = _csv_text(rows, header=True)
     name = str(new_file(scratch, "passengers_", ".csv", text.encode("utf-8")))
     data = student.module("data")
     label = f"TitanicDataset('{Path(name).name}')"
-    dataset = attempt(
-        f"{label} on a file of the Kaggle header and {count(len(rows), 'row')}", lambda: data.TitanicDataset(name)
-    )
+    what = f"{label} on a file of the Kaggle header and {count(len(rows), 'row')}"
+    try:
+        dataset = data.TitanicDataset(name)
+    except StudentError as exc:
+        _explain_quoted_commas(student, scratch, rows)(exc, what)
+        fail(f"{what} failed: {exc}")
     return dataset, label
 
 
@@ -185,7 +220,7 @@ def _expect_rows(student: Session, scratch: Path, rows: list[Passenger]) -> None
         length == len(rows),
         f"len({name}) is {length}, but the file has {count(len(rows), 'row')} after its header",
     )
-    items = read(student, "items", dataset, list(range(length)), name)
+    items = read(student, "items", dataset, list(range(length)), name, _explain_quoted_commas(student, scratch, rows))
     for index, (item, row) in enumerate(zip(items, rows, strict=True)):
         _expect_row(item, row, f"{name}[{index}]", rows)
 
@@ -216,7 +251,7 @@ def test_titanic_negative_indices(student: Session, scratch: Path, rows: list[Pa
     # Verdict: the items at negative indices, pulled across, against the rows written here.
     dataset, name = _titanic(student, scratch, rows)
     n = len(rows)
-    items = read(student, "items", dataset, list(range(-n, 0)), name)
+    items = read(student, "items", dataset, list(range(-n, 0)), name, _explain_quoted_commas(student, scratch, rows))
     for index, item in zip(range(-n, 0), items, strict=True):
         what = f"{name}[{index}] (a file of {count(n, 'row')}: row {n + index}, as for a Python list)"
         _expect_row(item, rows[n + index], what, rows)
@@ -231,7 +266,8 @@ def test_titanic_index_error(student: Session, scratch: Path, rows: list[Passeng
     # (x, y) pair, the ones past them raise IndexError (so a dataset that raises everywhere does not pass).
     dataset, name = _titanic(student, scratch, rows)
     n = len(rows)
-    for index, item in zip((0, n - 1), read(student, "items", dataset, [0, n - 1], name), strict=True):
+    ends = read(student, "items", dataset, [0, n - 1], name, _explain_quoted_commas(student, scratch, rows))
+    for index, item in zip((0, n - 1), ends, strict=True):
         pair(item, f"{name}[{index}] on a file of {count(n, 'row')} (a valid index)")
     for index in (n, n + 1, n + 7, -n - 1):
         expect_raises(

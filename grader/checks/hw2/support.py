@@ -1,9 +1,12 @@
-"""Helpers the hw2 checks share: CSV files of rows, and the advice for a dict batch handled as a pair."""
+"""Helpers the hw2 checks share: CSV files of rows, and the advice for a CSV read by hand or a dict batch
+handled as a pair."""
 
 from __future__ import annotations
 
 import csv
 import io
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,30 @@ def write_csv(scratch: Path, rows: list[tuple[str, int]], label_first: bool = Fa
     writer.writerow(["label", "text"] if label_first else ["text", "label"])
     writer.writerows([(label, text) if label_first else (text, label) for text, label in rows])
     return new_file(scratch, "rows_", ".csv", buffer.getvalue().encode("utf-8"))
+
+
+def explain_csv_cells(
+    scratch: Path, rows: list[tuple[str, int]], read: Callable[[str], Any], error: StudentError, what: str
+) -> None:
+    """Fail, naming the cause, if reading the CSV failed only because its cells are quoted; else do nothing.
+
+    ``read(path)`` reads a file with the student's code. The cause is shown, not guessed: the same rows with
+    no comma, quote or line break in their texts (a file with no quoting at all) are read without an error.
+    """
+    special = next((text for text, _ in rows if re.search(r'[,"\n]', text)), None)
+    if special is None:
+        return
+    plain = write_csv(scratch, [(re.sub(r'[,"\n]', " ", text), label) for text, label in rows])
+    try:
+        read(str(plain))
+    except StudentError:
+        return
+    fail(
+        f"{what} failed: {error}. A CSV cell may hold commas, quotes and line breaks (here the text {special!r}), "
+        f"written inside quotes; splitting lines on ',' or on line breaks cuts such a cell in pieces (the same rows "
+        f"without those characters, in {plain.name}, are read without an error). Read the file with the csv "
+        'module: csv.DictReader(f) on a file opened with newline="" and encoding="utf-8"'
+    )
 
 
 def explain_batch(error: StudentError, what: str) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from grader import grading_key
-from grader.checks import DEVICE_MISMATCH, check, expect, fail, new_file, show
+from grader.checks import DEVICE_MISMATCH, check, expect, explain_loss_arguments, fail, new_file, show
 from grader.checks.hw2 import reference, slides, textdata
 from grader.errors import StudentError, SubmissionError
 
@@ -55,7 +55,13 @@ def train_pipeline(student: Any, path: Path, device: str, guard: bool) -> tuple[
         "grader.probes.hw2.train:pipeline_setup", model, train_loader, _LR, device, guard
     )
     with student.budget(120):
-        losses = train_py.train(model, train_loader, loss_fn, optimizer, _EPOCHS, device=device, max_grad_norm=_CLIP)
+        try:
+            losses = train_py.train(
+                model, train_loader, loss_fn, optimizer, _EPOCHS, device=device, max_grad_norm=_CLIP
+            )
+        except StudentError as exc:
+            explain_loss_arguments(exc, "output", "labels")
+            raise
     return model, vocab, losses, eval_loader
 
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from grader.checks import attempt, check, expect, fail, show
 from grader.checks.hw2 import reference, slides
-from grader.checks.hw2.support import write_csv
+from grader.checks.hw2.support import explain_csv_cells, write_csv
 from grader.errors import StudentError
 from grader.sandbox import Session
 
@@ -110,7 +110,12 @@ def test_read_rows(
     # Rests on: the rows this check wrote to the file vs what read_rows returned.
     path = write_csv(scratch, rows, label_first, quote_all)
     call = f"read_rows({path.name!r}) for the file {show(path.read_text(encoding='utf-8'), 400)}"
-    got = attempt(call, lambda: student.module("data").read_rows(str(path)))
+    read_rows = student.module("data").read_rows
+    try:
+        got = read_rows(str(path))
+    except StudentError as exc:
+        explain_csv_cells(scratch, rows, read_rows, exc, call)
+        fail(f"{call} failed: {exc}")
     if not isinstance(got, list | tuple) or not all(isinstance(row, list | tuple) and len(row) == 2 for row in got):
         fail(f"{call} returned {show(got)}; expected a list of (text, label) pairs")
     got = [tuple(row) for row in got]

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from grader.checks import attempt, check, expect, expect_tensor, fail, show
 from grader.checks.hw2 import reference, slides
-from grader.checks.hw2.support import KEYS, show_batch, write_csv
+from grader.checks.hw2.support import KEYS, explain_csv_cells, show_batch, write_csv
 from grader.errors import StudentError
 from grader.sandbox import Session
 
@@ -57,7 +57,11 @@ def test_dataset_items(student: Session, scratch: Path, rows: list[tuple[str, in
     vocab = reference.build_vocab([text for text, _ in rows] + ["cat dog zebra"])
     call = f"TextDataset({path.name!r}, vocab)"
     data = student.module("data")
-    dataset = attempt(call, lambda: data.TextDataset(str(path), dict(vocab)))
+    try:
+        dataset = data.TextDataset(str(path), dict(vocab))
+    except StudentError as exc:
+        explain_csv_cells(scratch, rows, lambda plain: data.TextDataset(plain, dict(vocab)), exc, call)
+        fail(f"{call} failed: {exc}")
     size = attempt(f"len({call})", lambda: len(dataset))
     expect(size == len(rows), f"len({call}) is {size}; the file has {len(rows)} rows after its header")
     got = attempt(f"{call}[i]", lambda: student.probe(f"{PROBES}:items", dataset, [*range(len(rows)), -1]))

@@ -7,6 +7,7 @@ recompute every expected value in the trusted process.
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,14 @@ def loader_batches(loader: Any, seed: int) -> list[Any]:
     """One pass over ``loader`` after seeding torch's global generator (a fresh shuffle per seed)."""
     torch.manual_seed(seed)
     return list(loader)
+
+
+def seed_globals(seed: int) -> None:
+    """Seed the worker's global random generators (torch's, Python's, NumPy's): what code that takes no
+    generator of its own draws from."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
 
 
 class PixelTransform:

@@ -189,6 +189,27 @@ BUGGY: tuple[Variant, ...] = (
         "parses the CSV with line.split(','), which breaks on the quoted commas in Name",
     ),
     Variant(
+        "csv-unpack-split-line",
+        "data",
+        (
+            Edit(
+                "data.py",
+                'with open(csv_path, newline="", encoding="utf-8-sig") as f:\n'
+                "            rows = list(csv.DictReader(f))",
+                'with open(csv_path, encoding="utf-8-sig") as f:\n'
+                "            lines = f.read().splitlines()[1:]\n"
+                "        rows = []\n"
+                "        for line in lines:\n"
+                '            _, survived, pclass, _, sex, age, sibsp, parch, _, fare, _, _ = line.split(",")\n'
+                "            rows.append(\n"
+                '                {"Survived": survived, "Pclass": pclass, "Sex": sex, "Age": age, "SibSp": sibsp,'
+                ' "Parch": parch, "Fare": fare}\n'
+                "            )",
+            ),
+        ),
+        "unpacks line.split(',') into the 12 columns: a quoted comma in Name makes too many values to unpack",
+    ),
+    Variant(
         "handwrite-global-word-to-id",
         "data",
         (
@@ -293,6 +314,41 @@ BUGGY: tuple[Variant, ...] = (
             ),
         ),
         "shuffles with the global RNG and never uses seed, so the same seed gives different splits",
+    ),
+    Variant(
+        "split-random-split-unseeded",
+        "data",
+        (
+            Edit(
+                "data.py",
+                "from torch.utils.data import DataLoader, Dataset, Subset\n",
+                "from torch.utils.data import DataLoader, Dataset, Subset, random_split\n",
+            ),
+            Edit(
+                "data.py",
+                "    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()\n"
+                "    return (\n"
+                "        Subset(dataset, order[:n_train]),\n"
+                "        Subset(dataset, order[n_train : n_train + n_val]),\n"
+                "        Subset(dataset, order[n_train + n_val :]),\n"
+                "    )\n",
+                "    return tuple(random_split(dataset, [n_train, n_val, n - n_train - n_val]))\n",
+            ),
+        ),
+        "random_split without generator=: the split follows the global random state, seed is never used",
+    ),
+    Variant(
+        "split-python-shuffle-unseeded",
+        "data",
+        (
+            Edit("data.py", "import os\n", "import os\nimport random\n"),
+            Edit(
+                "data.py",
+                "    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()\n",
+                "    order = list(range(n))\n    random.shuffle(order)\n",
+            ),
+        ),
+        "random.shuffle from Python's global generator: seed is never used",
     ),
     Variant(
         "loaders-val-shuffled",

@@ -511,6 +511,18 @@ BUGGY: tuple[Variant, ...] = (
         "returns the plain mean of the batch losses",
     ),
     Variant(
+        "train-epoch-loss-tensor",
+        "train",
+        (_train("        total_loss += loss.item() * len(labels)\n", "        total_loss += loss * len(labels)\n"),),
+        "adds up the loss tensors, so train_one_epoch returns a tensor, not a float",
+    ),
+    Variant(
+        "train-loss-arguments-swapped",
+        "train",
+        (_train("        loss = loss_fn(output, labels)\n", "        loss = loss_fn(labels, output)\n"),),
+        "the slide's slip: loss_fn(labels, output), the gold labels first",
+    ),
+    Variant(
         "train-forgets-max-grad-norm",
         "train",
         (_train(_TRAIN_CALL, "        train_one_epoch(model, train_loader, loss_fn, optimizer, device)\n"),),
