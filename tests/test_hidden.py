@@ -26,7 +26,9 @@ class _RecordingGrader:
     def __init__(self, assignment: object, limits: object, hide: tuple[Path, ...] = (), device: str = "cpu") -> None:
         self.calls.append({"hide": hide})
 
-    def grade(self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = ()) -> GradeReport:
+    def grade(
+        self, submission: Path, show_tracebacks: bool = False, hidden: tuple[Path, ...] = (), progress: bool = False
+    ) -> GradeReport:
         self.calls.append({"hidden": hidden})
         check = CheckResult(
             name="test_secret",

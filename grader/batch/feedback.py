@@ -34,12 +34,8 @@ _WHY = {
 
 
 def student_report(assignment: Assignment, name: str, report: GradeReport) -> GradeReport:
-    """``report`` as its student sees it: the assignment's steps in order, hidden checks marked as hidden."""
-    checks = [
-        dataclasses.replace(check, title=f"{check.title} (hidden check)") if check.hidden else check
-        for check in report.checks
-    ]
-    return dataclasses.replace(report, submission=name, checks=checks, step_order=assignment.steps)
+    """``report`` as its student sees it: the assignment's steps in order (the text report marks hidden checks)."""
+    return dataclasses.replace(report, submission=name, step_order=assignment.steps)
 
 
 def render(assignment: Assignment, name: str, outcome: Outcome) -> dict[str, str]:

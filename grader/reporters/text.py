@@ -63,7 +63,9 @@ def render(report: GradeReport, color: bool = False, width: int = 100) -> str:
             named.add(key)
         passed = [check for check in checks if check.passed]
         if len(passed) == len(checks) > 1:
-            lines.append(f"  {paint('PASS', _GREEN)} all {len(checks)} checks")  # their names would fill a screen
+            hidden = sum(check.hidden for check in checks)
+            of_them = f" ({hidden} hidden)" if hidden else ""
+            lines.append(f"  {paint('PASS', _GREEN)} all {len(checks)} checks{of_them}")  # names would fill a screen
         elif passed:
             lines += _marked("PASS", paint("PASS", _GREEN), _listing(passed), width)
     if len(lines) > _SCREEN:
@@ -86,7 +88,8 @@ def _score_line(step: StepResult, paint: Callable[[str, str], str]) -> str:
 def _failure(check: CheckResult, paint: Callable[[str, str], str], width: int) -> list[str]:
     """A failure of its own: its title and points, its message, what the student's code printed, then (for staff)
     its traceback."""
-    lines = [f"  {paint('FAIL', _RED)} {check.title} ({_points(check.score)}/{_points(check.max_score)})"]
+    title = f"{check.title} (hidden check)" if check.hidden else check.title
+    lines = [f"  {paint('FAIL', _RED)} {title} ({_points(check.score)}/{_points(check.max_score)})"]
     lines += _wrap(check.message, "       ", "       ", width)
     if check.output:  # set apart from the grader's words
         lines += ["       your output:"] + [paint("       | " + line, _DIM) for line in check.output.splitlines()]
@@ -143,8 +146,14 @@ def _listing(checks: list[CheckResult], names: bool = True) -> str:
     score = sum(check.score for check in checks)
     most = sum(check.max_score for check in checks)
     count = f"{len(checks)} check{'s' if len(checks) != 1 else ''}"
-    listed = ", ".join(check.name.removeprefix("test_") for check in checks) if names else count
+    listed = ", ".join(_name(check) for check in checks) if names else count
     return f"{_points(score)}/{_points(most)}: {listed}"
+
+
+def _name(check: CheckResult) -> str:
+    """A check as a list names it: its function's name, marked when it is a hidden check (staff's runs show them)."""
+    name = check.name.removeprefix("test_")
+    return f"{name} (hidden)" if check.hidden else name
 
 
 def _marked(mark: str, painted: str, text: str, width: int) -> list[str]:
