@@ -427,10 +427,13 @@ def _only(option: str, folder: Path, out: Path) -> frozenset[str]:
     """The submissions ``--only NAME[,NAME...]`` names; a UsageError names any the class does not have."""
     from grader.batch.intake import find_submissions
 
-    wanted = [name.strip() for name in option.split(",") if name.strip()]
+    known = [submission.name for submission in find_submissions(folder, exclude=out.resolve())[0]]
+    # A name as written first (a submission may be named " alice" or "alice,bob"), then without the spaces
+    # typed around commas: never another student's for a name the class has.
+    pieces = [option] if option in known else option.split(",")
+    wanted = [piece if piece in known else piece.strip() for piece in pieces if piece.strip()]
     if not wanted:
         raise UsageError("--only needs the names of submissions, separated by commas.")
-    known = [submission.name for submission in find_submissions(folder, exclude=out.resolve())[0]]
     for name in wanted:
         if name not in known:
             close = sorted(difflib.get_close_matches(name, known, n=3))

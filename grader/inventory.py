@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-#: How many of the folder's files a "missing" line names before it counts the rest.
+from grader.shown import printable
+
+#: How many of the folder's files a line names before it counts the rest, and how much of each name it shows.
 _LISTED = 8
+_NAME_CHARS = 80
 
 
 def file_problems(files: Iterable[Path], modules: Iterable[str]) -> list[str]:
@@ -28,7 +31,7 @@ def file_problems(files: Iterable[Path], modules: Iterable[str]) -> list[str]:
     if not missing:
         return []
     expected = _names([f"{module}.py" for module in wanted])
-    notebooks = [path.as_posix() for path in files if path.suffix.lower() == ".ipynb"]
+    notebooks = [_shown(path) for path in files if path.suffix.lower() == ".ipynb"]
     if notebooks and not any(path.suffix == ".py" for path in files):
         return [
             f"found only {_names(notebooks)}, no .py file: export the notebook's code to {expected} (in Jupyter: "
@@ -40,17 +43,25 @@ def file_problems(files: Iterable[Path], modules: Iterable[str]) -> list[str]:
         near = [path for path in files if path.stem.lower() == module and path.suffix.lower() in (".py", ".ipynb")]
         found = next((path for path in near if path.suffix.lower() == ".py"), None) or next(iter(near), None)
         if found is None:
-            held = [path.as_posix() for path in files if len(path.parts) == 1] or ["nothing"]
-            more = f" and {len(held) - _LISTED} more" if len(held) > _LISTED else ""
-            problems.append(f"{name} is missing (the folder holds {', '.join(held[:_LISTED])}{more})")
+            held = [_shown(path) for path in files if len(path.parts) == 1] or ["nothing"]
+            problems.append(f"{name} is missing (the folder holds {_names(held)})")
         elif found.suffix.lower() == ".ipynb":
-            problems.append(f"found {found.as_posix()}: export its code to {name} (the grader imports .py files)")
+            problems.append(f"found {_shown(found)}: export its code to {name} (the grader imports .py files)")
         elif len(found.parts) > 1:
-            problems.append(f"found {found.as_posix()}: move it to the top of the submission folder")
+            problems.append(f"found {_shown(found)}: move it to the top of the submission folder")
         else:
-            problems.append(f"found {found.as_posix()}: rename it to {name}")
+            problems.append(f"found {_shown(found)}: rename it to {name}")
     return problems
 
 
+def _shown(path: Path) -> str:
+    """A file's path as a line may show it: printable (the student chose it), and not too long."""
+    name = printable(path.as_posix())
+    return name if len(name) <= _NAME_CHARS else name[: _NAME_CHARS - 3] + "..."
+
+
 def _names(items: list[str]) -> str:
+    """``a, b and c``; the first :data:`_LISTED` of a longer list, then how many more."""
+    if len(items) > _LISTED:
+        return ", ".join(items[:_LISTED]) + f" and {len(items) - _LISTED} more"
     return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]

@@ -22,6 +22,7 @@ from grader import grading_key, inventory
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
 from grader.sandbox import Limits, Sandbox, isolation
+from grader.shown import printable
 
 #: What a submission may hold, copied from a folder or unpacked from a zip (see :func:`select`).
 COPY_LIMIT_BYTES = 50 * 1024 * 1024
@@ -216,12 +217,13 @@ def submission_files(source: Path) -> list[Path]:
     while pending and len(found) < _WALK_LIMIT_FILES:
         relative = pending.pop(0)  # breadth first: the top-level files are all in before any cap bites
         if len(relative.parts) > DEPTH_LIMIT:
-            raise SubmissionError(f"it is nested more than {DEPTH_LIMIT} folders deep (at {relative.as_posix()})")
+            at = printable(relative.as_posix())
+            raise SubmissionError(f"it is nested more than {DEPTH_LIMIT} folders deep (at {at})")
         try:
             with os.scandir(source / relative) as entries:
                 listed = sorted(entries, key=lambda entry: entry.name)
         except OSError as exc:
-            where = relative.as_posix() if relative.parts else "its top folder"
+            where = printable(relative.as_posix()) if relative.parts else "its top folder"
             raise SubmissionError(f"{where} cannot be read: {exc.strerror or exc}") from exc
         for entry in listed:
             if entry.is_dir(follow_symlinks=False):

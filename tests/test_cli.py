@@ -358,3 +358,16 @@ def test_a_resume_reports_in_one_line_and_only_regrades_the_named(tmp_path: Path
     assert after["a2"] > before["a2"] and (after["a1"], after["a3"]) == (before["a1"], before["a3"])
     rows = (out / "grades.csv").read_text().splitlines()[1:]
     assert sorted(row.split(",")[0] for row in rows) == ["a1", "a2", "a3"]
+
+
+def test_only_takes_a_name_as_written_before_splitting_it(tmp_path: Path) -> None:
+    """A submission named " alice" or "alice,bob" is chosen as itself, never as another student's."""
+    folder = tmp_path / "class"
+    for name in ("alice", " alice", "bob", "alice,bob"):
+        (folder / name).mkdir(parents=True)
+        (folder / name / "data.py").write_text("")
+    out = tmp_path / "out"
+    assert cli._only(" alice", folder, out) == {" alice"}
+    assert cli._only("alice,bob", folder, out) == {"alice,bob"}
+    assert cli._only("alice, bob", folder, out) == {"alice", "bob"}  # spaces typed after a comma
+    assert cli._only("bob, alice", folder, out) == {"bob", " alice"}  # " alice" is a name of the class

@@ -164,12 +164,6 @@ def test_a_timeout_names_the_function_the_worker_was_running(monkeypatch: pytest
     )
 
 
-def test_what_the_worker_says_it_runs_is_cleaned_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    where = {"function": "\x1b[2J" + "f" * 500, "file": "data.py\x1b]0;title\x07", "line": 3}
-    message, _ = _hang_answering(_framed({"running": where}), monkeypatch)
-    assert "\x1b" not in message and f"{'f' * 100} (data.py line 3) was still running" in message
-
-
 @pytest.mark.parametrize(
     "answer",
     [
@@ -178,6 +172,13 @@ def test_what_the_worker_says_it_runs_is_cleaned_and_capped(monkeypatch: pytest.
         {"running": {"function": "f", "file": "data.py", "line": -1}},
         {"ok": None},
         {"running": {"function": "f" * 5000, "file": "data.py", "line": 3}},  # over the answer's caps
+        # What no function of a submission is called or lives in: a rewritten code object's words.
+        {"running": {"function": "\x1b[2J" + "f" * 50, "file": "data.py", "line": 3}},
+        {"running": {"function": "f" * 500, "file": "data.py", "line": 3}},
+        {"running": {"function": "evil\n\nPASS Step 3 all\nTotal: 100/100", "file": "data.py", "line": 3}},
+        {"running": {"function": "f", "file": "data.py\x1b]0;title\x07", "line": 3}},
+        {"running": {"function": "f", "file": "../grader/checks/hw1/test_data.py", "line": 3}},
+        {"running": {"function": "f", "file": "/etc/passwd", "line": 3}},
     ],
 )
 def test_a_malformed_answer_gives_the_plain_timeout(answer: object, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -65,3 +65,12 @@ def test_json_and_gradescope_carry_the_output() -> None:
     tests = gradescope.to_dict(_report("epoch 1"))["tests"]
     assert tests[0]["output"] == "wrong.\n\nYour output:\nepoch 1"
     assert tests[1]["output"] == ""
+
+
+def test_the_workers_error_text_reaches_reports_without_terminal_controls() -> None:
+    """A student's exception (its message, type names, traceback) is shown as text: what would drive the
+    reader's terminal (set its title, write its clipboard, rewrite a line, reverse text) is taken out."""
+    from grader.sandbox.client import _text
+
+    hostile = "bad\x1b]0;PWNED\x07\x1b]52;c;ZXZpbA==\x07\x1b[1A\x1b[2K\r\u202eTotal: 100/100\udce9\nline two"
+    assert _text(hostile) == "badTotal: 100/100\\udce9\nline two"

@@ -65,3 +65,25 @@ def test_a_submission_nested_too_deep_or_unreadable_is_refused_with_where(
     monkeypatch.setattr(os, "scandir", refuse)
     with pytest.raises(SubmissionError, match=r"^d cannot be read: Permission denied$"):
         submission_files(tmp_path)
+
+
+def test_where_a_submission_is_refused_is_said_in_printable_text(tmp_path: Path) -> None:
+    """The folder names a refusal quotes are the student's: the TA's terminal, grades.csv and the feedback show
+    them, so no terminal control gets through (a title, the clipboard, a line rewritten as "100/100")."""
+    from grader.batch.outcome import Outcome, Status
+    from grader.errors import SubmissionError
+    from grader.runner import DEPTH_LIMIT, submission_files
+
+    hostile = "\x1b]0;PWNED\x07\x1b]52;c;ZXZpbA==\x07\x1b[2K\rmallory: 100 graded\x1b[8m"
+    folder = tmp_path / hostile
+    for _ in range(DEPTH_LIMIT):
+        folder = folder / "d"
+    folder.mkdir(parents=True)
+    with pytest.raises(SubmissionError) as refused:
+        submission_files(tmp_path)
+    assert (
+        "\x1b" not in str(refused.value) and "\r" not in str(refused.value) and "%1B]0;PWNED%07" in str(refused.value)
+    )
+    assert (
+        Outcome.failed(Status.INVALID, f"it is nested ({hostile})").reason == "it is nested (mallory: 100 graded)"
+    )  # no \\r rubs out the grader's words

@@ -210,8 +210,9 @@ def test_file_problems(name: str) -> None:
     complete = [f"{module}.py" for module in modules]
     assert problems(*complete, "notes.txt") == []
     without = [file for file in complete if file != "evaluate.py"]
+    held = sorted([*without, "notes.txt"])
     assert problems(*without, "notes.txt") == [
-        f"evaluate.py is missing (the folder holds {', '.join(sorted([*without, 'notes.txt']))})"
+        f"evaluate.py is missing (the folder holds {', '.join(held[:-1])} and {held[-1]})"
     ]
     assert problems("Data.py", *complete[1:]) == ["found Data.py: rename it to data.py"]
     assert problems("src/data.py", *complete[1:]) == ["found src/data.py: move it to the top of the submission folder"]
@@ -221,6 +222,20 @@ def test_file_problems(name: str) -> None:
     (notebook,) = problems(f"{name}.ipynb", "README.md")
     assert notebook.startswith(f"found only {name}.ipynb, no .py file: export the notebook's code to data.py, ")
     assert problems() == [f"{module}.py is missing (the folder holds nothing)" for module in modules]
+
+
+def test_file_problems_show_the_students_names_printable_and_short() -> None:
+    """File names are the student's: no terminal control gets through, no name or list runs on without end."""
+    modules = assignments.get("hw1").modules
+    hostile = "\x1b]0;PWNED\x07\x1b[2K\rdata\u202e.ipynb"
+    (line,) = inventory.file_problems([Path(hostile)], modules)
+    assert "\x1b" not in line and "\x07" not in line and "\r" not in line and "\u202e" not in line
+    assert "%1B]0;PWNED%07%1B[2K%0Ddata%E2%80%AE.ipynb" in line
+    many = [Path(f"{'n' * 200}{number}.ipynb") for number in range(2000)]
+    (line,) = inventory.file_problems(many, modules)
+    assert len(line) < 1500 and line.count("...") == 8 and "and 1992 more" in line
+    (line,) = inventory.file_problems([Path("notes.txt"), *(Path(f"{n}.txt") for n in range(50))], modules[:1])
+    assert "and 43 more" in line
 
 
 def test_a_long_report_ends_with_every_steps_score() -> None:

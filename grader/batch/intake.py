@@ -10,7 +10,6 @@ TA what to do.
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 import zipfile
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from grader.assignments import Assignment
 from grader.errors import SubmissionError
 from grader.runner import COPY_LIMIT_BYTES, COPY_LIMIT_FILES, DEPTH_LIMIT, select
+from grader.shown import printable
 
 #: Entries a zip may list at all (what is beyond COPY_LIMIT_FILES is left out; beyond this, it is refused).
 _ZIP_LIMIT_ENTRIES = 100_000
@@ -36,19 +36,6 @@ class Submission:
 
     name: str
     path: Path
-
-
-def printable(name: str) -> str:
-    """``name`` as printable UTF-8: bytes that were not UTF-8 and control characters become ``%XX``."""
-    chars = []
-    for char in name:
-        if 0xDC80 <= ord(char) <= 0xDCFF:  # a byte os.fsdecode could not decode (surrogateescape)
-            chars.append(f"%{ord(char) - 0xDC00:02X}")
-        elif unicodedata.category(char) in ("Cc", "Cs"):
-            chars.append("".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass")))
-        else:
-            chars.append(char)
-    return "".join(chars)
 
 
 def find_submissions(folder: Path, exclude: Path | None = None) -> tuple[list[Submission], list[str]]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from grader.reporters import json as json_reporter
 from grader.results import CheckResult, GradeReport
+from grader.sandbox import printed
 
 
 class Status(StrEnum):
@@ -66,8 +67,12 @@ class Outcome:
 
     @classmethod
     def failed(cls, status: Status, reason: str) -> Outcome:
-        """A submission that got no grade: ``invalid`` (its fault), ``error`` (the grader's), ``timeout`` (in all)."""
-        return cls(status, None, reason)
+        """A submission that got no grade: ``invalid`` (its fault), ``error`` (the grader's), ``timeout`` (in all).
+
+        ``reason`` may quote the submission (a folder's name, a zip member's): it is kept without terminal controls,
+        since the batch's log, the feedback and grades.csv show it.
+        """
+        return cls(status, None, printed.plain(reason))
 
     @property
     def score(self) -> float:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import select
 import signal
@@ -46,6 +47,10 @@ PROBES = "the grader's helpers in the worker"
 _TRANSFER_SECONDS = 5.0
 #: Time a worker that ran out of time has to say what it is running before it is killed.
 _WHERE_SECONDS = 1.0
+#: What a hang's "where" answer may name: a function's qualified name (``HandWrite.__len__``,
+#: ``f.<locals>.<lambda>``) and a path inside the submission.
+_QUALNAME = re.compile(r"[\w.<>]{1,100}")
+_SUBMISSION_FILE = re.compile(r"(?!/)[\w./ -]{1,100}")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -261,7 +266,11 @@ class _WorkerProcess:
         function, file, line = where.get("function"), where.get("file"), where.get("line")
         if type(function) is not str or type(file) is not str or type(line) is not int or not 0 < line < 10**7:
             return ""
-        return f"{printed.clean(function)[:100]} ({printed.clean(file)[:100]} line {line})"
+        # The worker's word, shown in a message only: a qualified name and a file of the submission, or nothing
+        # (a rewritten code object could otherwise name the grader's files or write lines of its own).
+        if not _QUALNAME.fullmatch(function) or not _SUBMISSION_FILE.fullmatch(file) or ".." in file.split("/"):
+            return ""
+        return f"{function} ({file} line {line})"
 
     def _timed_out(self, label: str, budget: float, running: str = "") -> SubmissionError:
         """The error for a call that ran out of time: a memory error if it was stuck at the memory limit.
@@ -606,8 +615,9 @@ class Session:
 
 
 def _text(value: str) -> str:
-    """``value`` as text any reporter can write: a lone surrogate (invalid UTF-8) becomes its escape."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    """``value`` (the worker's words) as text any reporter can write and any terminal can show: a lone surrogate
+    (invalid UTF-8) becomes its escape; escape sequences and control characters go (see printed.plain)."""
+    return printed.plain(value.encode("utf-8", "backslashreplace").decode("utf-8"))
 
 
 def _raise(error: SubmissionError) -> Any:

@@ -23,9 +23,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2
 def clean(text: str) -> str:
     """``text`` without escape sequences and control characters; a line rewritten with ``\\r`` (a progress
     bar) keeps what a terminal would show last."""
-    text = _ESCAPE.sub("", text.replace("\r\n", "\n"))
-    lines = [line.rpartition("\r")[2] for line in text.split("\n")]
-    return _CONTROL.sub("", "\n".join(lines))
+    lines = [line.rpartition("\r")[2] for line in text.replace("\r\n", "\n").split("\n")]
+    return plain("\n".join(lines))
+
+
+def plain(text: str) -> str:
+    """``text`` without escape sequences and control characters (``\\r`` too: what the student wrote cannot
+    rub out the words around it), newlines and tabs kept."""
+    return _CONTROL.sub("", _ESCAPE.sub("", text))
 
 
 def tail(text: str, lines: int = LINES, chars: int = CHARS) -> str:
