@@ -90,7 +90,8 @@ def held_out_accuracy(params: Any, vocab: dict[str, int], rows: list[tuple[str, 
 @check(points=10, step="end-to-end", slide=slides.PIPELINE)
 def test_text_pipeline_reaches_accuracy(student: Any, scratch: Path, device: str) -> None:
     """your pipeline learns to classify texts by topic (at least 0.9 held-out accuracy)"""
-    # Rests on: accuracy computed here on held-out texts never sent, from the weights and vocabulary read back.
+    # Verdict: accuracy computed here on held-out texts never sent, with reference.encode and the
+    # vocabulary and the trained weights (state probe) pulled across.
     path = new_file(scratch, "train_", ".csv", textdata.to_csv(task().train).encode("utf-8"))
     try:
         model, vocab, losses, eval_loader = train_pipeline(student, path, device, guard=True)

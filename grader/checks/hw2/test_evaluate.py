@@ -134,7 +134,7 @@ def test_predict_argmax_in_order(
     student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
 ) -> None:
     """predict returns the argmax over classes of every sample, in loader order"""
-    # Rests on: the argmax of logits chosen here vs the returned predictions.
+    # Verdict: the predictions pulled across against the argmax of logits chosen here (Case.predictions).
     assume(samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
     value, _ = run_student(student, device, case, "predict")
@@ -163,7 +163,8 @@ def _forward_calls(student: Any, device: str, function: str) -> list[tuple[bool,
 @check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
-    # Rests on: the modes the reference model recorded at each forward.
+    # Verdict: the training flags in model.calls, a list the worker's reference model keeps and
+    # student code can rewrite: a worker-side record, not a value computed here (issue 14).
     for function in FUNCTIONS:
         calls = _forward_calls(student, device, function)
         in_train = sum(1 for training, _, _ in calls if training)
@@ -177,7 +178,8 @@ def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
 @check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
-    # Rests on: the grad modes the reference model recorded at each forward.
+    # Verdict: the grad-mode flags in model.calls, a list the worker's reference model keeps
+    # and student code can rewrite: a worker-side record, not a value computed here (issue 14).
     for function in FUNCTIONS:
         calls = _forward_calls(student, device, function)
         tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
@@ -191,7 +193,8 @@ def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> No
 @check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
     """predict and evaluate move each batch to `device` before the model sees it"""
-    # Rests on: the reference model refusing unmoved batches (grader.probes.device).
+    # Verdict: only that no error came back with the worker-side device guard on
+    # (grader.probes.device); no returned value is compared (issue 14).
     for function in FUNCTIONS:
         model, loader = student.probe(_SETUP, FIXED.logits, FIXED.rows, FIXED.labels, FIXED.batch_size, device, True)
         try:
@@ -218,7 +221,8 @@ def test_evaluate_accuracy_and_macro_f1(
     student: Any, device: str, samples: int, batch_size: int, classes: int, seed: int
 ) -> None:
     """evaluate returns {"accuracy": ..., "macro_f1": ...}, both fractions in [0, 1]"""
-    # Rests on: accuracy and macro-F1 computed here from logits and labels chosen here.
+    # Verdict: the two numbers pulled across against accuracy and macro-F1 computed here from
+    # logits and labels chosen here.
     assume(samples % batch_size)
     case = Case.generate(seed, samples, batch_size, classes)
     value, _ = run_student(student, device, case, "evaluate")

@@ -59,7 +59,8 @@ _POOLING_SLIPS = {
 @example(lengths=[0], dim=2, seed=2)
 def test_masked_mean_ignores_padding(student: Session, lengths: list[int], dim: int, seed: int) -> None:
     """masked_mean averages over the real tokens only, whatever sits at padding; an empty text gives zeros"""
-    # Rests on: the mean over real tokens computed here vs what masked_mean returned.
+    # Verdict: the tensor masked_mean returned against reference.masked_mean of the same inputs,
+    # computed here.
     gen = torch.Generator().manual_seed(seed)
     longest = max(lengths)
     embeddings = torch.randn(len(lengths), longest, dim, generator=gen)
@@ -135,7 +136,8 @@ def parameters(student: Session, model: RemoteObject, vocab: int, dim: int, clas
 @check(points=4, step="model", slide=slides.SUPER_INIT)
 def test_classifier_layers(student: Session) -> None:
     """TextClassifier registers exactly an nn.Embedding and an nn.Linear (after super().__init__())"""
-    # Rests on: the shapes of the parameters read back vs the contract's three.
+    # Verdict: the shapes of the tensors the named_parameters probe reports (exactly Embedding(V, D) and
+    # Linear(D, C)): a report from the worker, not shown to move with model.parameters() as hw1's are.
     for sizes in ((30, 4, 3), (12, 6, 2)):
         parameters(student, build(student, *sizes), *sizes)
 
@@ -143,7 +145,8 @@ def test_classifier_layers(student: Session) -> None:
 @check(points=3, step="model", slide=slides.MODEL)
 def test_embedding_padding_idx(student: Session) -> None:
     """the embedding's row 0 (<pad>) is zero: nn.Embedding(..., padding_idx=0)"""
-    # Rests on: row 0 of the embedding read back, which nn.Embedding(padding_idx=0) zeroes.
+    # Verdict: row 0 of the embedding weight the named_parameters probe reports must be all zeros
+    # (the probe's report, as in test_classifier_layers).
     for sizes in ((30, 4, 3), (12, 6, 2)):
         embedding, _, _ = parameters(student, build(student, *sizes), *sizes)
         expect(
@@ -184,7 +187,8 @@ def _own_pooling(student: Session, embedding: torch.Tensor, ids: torch.Tensor, m
 @example(lengths=[0, 3], seed=1)
 def test_forward_recomputed(student: Session, lengths: list[int], seed: int) -> None:
     """forward(input_ids, attention_mask): embedding, masked mean, linear (recomputed from your model's weights)"""
-    # Rests on: logits recomputed here from the parameters read back vs what forward returned.
+    # Verdict: the logits forward returned against reference.logits recomputed here from the parameters
+    # read back, or against the linear layer applied here to the student's own masked_mean of the embedded ids.
     sizes = (25, 4, 3)
     model = build(student, *sizes)
     embedding, weight, bias = parameters(student, model, *sizes)
@@ -216,7 +220,8 @@ def test_forward_recomputed(student: Session, lengths: list[int], seed: int) -> 
 @check(points=4, step="model", slide=slides.UNPACKING)
 def test_forward_takes_the_batch_by_keyword(student: Session) -> None:
     """model(**inputs) works: forward's arguments are named input_ids and attention_mask"""
-    # Rests on: the model's output by keyword vs by position, both from the worker.
+    # Verdict: model(**inputs)'s output against model(ids, mask)'s: both from the worker, compared
+    # here with each other only (nothing recomputed: a forward that ignores its inputs passes).
     model = build(student, 20, 3, 2)
     ids, mask = padded([4, 2, 3], 20, seed=5)
     inputs = f"{{'input_ids': {ids.tolist()}, 'attention_mask': {mask.tolist()}}}"
@@ -235,7 +240,8 @@ def test_forward_takes_the_batch_by_keyword(student: Session) -> None:
 @given(lengths=st.lists(st.integers(1, 6), min_size=2, max_size=4), extra=st.integers(1, 5), seed=st.integers(0, 99))
 def test_padding_does_not_change_the_logits(student: Session, lengths: list[int], extra: int, seed: int) -> None:
     """a text's logits are the same alone and in a batch, with any amount of padding"""
-    # Rests on: the model's logits with and without extra padding, both from the worker.
+    # Verdict: the logits with and without extra padding, and of each text alone: all from the
+    # worker, compared here with each other only (nothing recomputed: a constant forward passes).
     model = build(student, 25, 4, 3)
     ids, mask = padded(lengths, 25, seed)
     wide_ids = torch.cat([ids, torch.zeros(len(lengths), extra, dtype=torch.int64)], dim=1)

@@ -75,7 +75,8 @@ _EXAMPLES = ("Hello, World!", "It's 3.5°C", "", "   ", "Don't STOP—believing!
 @check(points=2, step="data", slide=slides.PREPARE)
 def test_tokenize_examples(student: Session) -> None:
     """tokenize lower-cases and splits words and punctuation (the handout's examples)"""
-    # Rests on: the handout's rule applied here (reference.tokenize) vs what tokenize returned.
+    # Verdict: the token lists tokenize returned (pulled across) against reference.tokenize of the same
+    # texts, computed here.
     for text in _EXAMPLES:
         _expect_tokens(student, text)
 
@@ -87,7 +88,8 @@ def test_tokenize_examples(student: Session) -> None:
 @example(text="🙂 Ünïcödé ΑΒΓ, 東京!")
 def test_tokenize_any_text(student: Session, text: str) -> None:
     """tokenize follows the rule for any text: any script, emoji, empty or very long"""
-    # Rests on: the handout's rule applied here (reference.tokenize) vs what tokenize returned.
+    # Verdict: the token list tokenize returned (pulled across) against reference.tokenize of the text,
+    # computed here.
     _expect_tokens(student, text)
 
 
@@ -107,7 +109,7 @@ def test_read_rows(
     student: Session, scratch: Path, rows: list[tuple[str, int]], label_first: bool, quote_all: bool
 ) -> None:
     """read_rows returns every (text, label) row in file order: quoted commas, quotes, line breaks, empty texts"""
-    # Rests on: the rows this check wrote to the file vs what read_rows returned.
+    # Verdict: the rows read_rows returned (pulled across) against the rows this check wrote to the CSV file.
     path = write_csv(scratch, rows, label_first, quote_all)
     call = f"read_rows({path.name!r}) for the file {show(path.read_text(encoding='utf-8'), 400)}"
     read_rows = student.module("data").read_rows
@@ -196,7 +198,8 @@ def _vocab_slip(got: dict[str, Any], tokens: list[list[str]], min_freq: int, wan
 @example(texts=["dog cat", "cat dog"], min_freq=1)
 def test_build_vocab(student: Session, texts: list[str], min_freq: int) -> None:
     """build_vocab: <pad> 0, <unk> 1, then tokens seen min_freq times or more, most frequent first, ties alphabetical"""
-    # Rests on: counts and order computed here from the student's own tokens vs the returned dict.
+    # Verdict: the dict build_vocab returned against the vocabulary computed here (counts, order) from the
+    # token lists the student's own tokenize returned for the texts (reference.tokenize where it fails).
     call = f"build_vocab({show(texts, 300)}, min_freq={min_freq})"
     got = attempt(call, lambda: student.module("data").build_vocab(texts, min_freq=min_freq))
     if not isinstance(got, dict):
@@ -224,7 +227,8 @@ encode_texts = st.lists(st.sampled_from(("the", "Cat", "sat", ",", "!", "dog", "
 @example(text="The cat sat on the mat!")
 def test_encode(student: Session, text: str) -> None:
     """encode looks each token up in the vocabulary, <unk> (1) for the tokens it does not hold"""
-    # Rests on: lookups computed here in a vocabulary chosen here vs the returned ids.
+    # Verdict: the ids encode returned against lookups done here, in a vocabulary chosen here, of the token list
+    # the student's own tokenize returned (reference.tokenize where it fails).
     call = f"encode({text!r}, {_VOCAB})"
     got = attempt(call, lambda: student.module("data").encode(text, dict(_VOCAB)))
     if isinstance(got, tuple):

@@ -52,7 +52,8 @@ def own_encoding(student: Session, texts: list[str], vocab: dict[str, int]) -> l
 @example(rows=[("", 1), ("The cat sat, the dog!", 0), ('"quoted" line\nbreak', 2)])
 def test_dataset_items(student: Session, scratch: Path, rows: list[tuple[str, int]]) -> None:
     """TextDataset(csv_path, vocab)[i] is (int64 ids of row i's text, int64 0-dim label); len counts the rows"""
-    # Rests on: the file's rows written here and the student's own encode vs the items read back.
+    # Verdict: len(dataset) and the items read back (items probe) against the labels this check wrote and
+    # the ids the student's own encode returned for the texts (reference.encode where it fails).
     path = write_csv(scratch, rows)
     vocab = reference.build_vocab([text for text, _ in rows] + ["cat dog zebra"])
     call = f"TextDataset({path.name!r}, vocab)"
@@ -130,7 +131,8 @@ def _slip(got: dict[str, torch.Tensor], items: list[tuple[list[int], int]]) -> s
 @example(lengths=[3, 0, 5, 1], seed=2)
 def test_collate_batch(student: Session, lengths: list[int], seed: int) -> None:
     """collate_batch pads to the longest sequence and returns {input_ids, attention_mask, labels} (int64)"""
-    # Rests on: padding computed here (reference.collate) vs the returned dict.
+    # Verdict: the dict collate_batch returned (pulled across) against reference.collate of the same items,
+    # computed here.
     items = batch_items(lengths, seed)
     sent = [(torch.tensor(ids, dtype=torch.int64), torch.tensor(label)) for ids, label in items]
     call = f"collate_batch({[(ids, label) for ids, label in items]})"
@@ -242,7 +244,8 @@ def _chunks(n: int, size: int) -> list[int]:
 )
 def test_loaders(student: Session, train_size: int, eval_size: int, train_bs: int, extra: int) -> None:
     """make_loaders: dict batches from collate_batch; train shuffled with train_bs, eval in order with eval_bs"""
-    # Rests on: each batch recomputed here from the item numbers it holds, and their order, vs the batches read back.
+    # Verdict: the batches read back (loader_batches probe): each against reference.collate (or the student's own
+    # collate_batch) of the items it holds; their sizes and item orders against train_bs, eval_bs and shuffling.
     eval_bs = train_bs + extra
     train_loader, eval_loader, what = _loaders(student, (train_size, eval_size), train_bs, eval_bs)
     train = f"the train loader of {what} (trainset: {train_size} items of lengths 1 to 4)"

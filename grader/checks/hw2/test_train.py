@@ -264,7 +264,7 @@ CLIP = 0.1
 @check(points=5, step="train", slide=slides.TRAINING)
 def test_one_epoch_updates_weights(student: Any, device: str) -> None:
     """train_one_epoch: zero_grad, output = model(**batch), loss_fn(output, labels), backward, step per batch"""
-    # Rests on: one epoch replayed here (replay) vs the weights read back.
+    # Verdict: the weights pulled across (state probe) against one epoch replayed here (replay).
     _, observed, _ = run_student(student, device, FIXED, student.module("train").train_one_epoch)
     correct = replay(FIXED).state
     if same_weights(observed, correct):
@@ -283,7 +283,8 @@ def test_one_epoch_updates_weights(student: Any, device: str) -> None:
 @check(points=3, step="train", slide=slides.TRAINING)
 def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None:
     """train_one_epoch returns the mean loss per sample as a float"""
-    # Rests on: the epoch's losses replayed here vs the returned float.
+    # Verdict: the float returned against the weighted mean loss of the epoch replayed here: the correct
+    # replay, or the known mistake's whose weights equal the weights pulled across.
     value, observed, _ = run_student(student, device, FIXED, student.module("train").train_one_epoch)
     loss = epoch_loss_value(value, "the value train_one_epoch returned")
     # Along the student's own weight trajectory: a wrong update is the other check's.
@@ -308,7 +309,8 @@ def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None
 @check(points=3, step="train", slide=slides.UNPACKING)
 def test_one_epoch_takes_the_labels_out(student: Any, device: str) -> None:
     """train_one_epoch iterates over dict batches, takes the labels out and calls model(**batch)"""
-    # Rests on: the reference model's forward, which refuses labels=, and its count of calls.
+    # Verdict: the number of forwards in model.calls, a list the worker's reference model keeps and
+    # student code can rewrite (issue 14); a forward given labels= raises in the worker.
     _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
     calls = model.calls
     expect(
@@ -320,7 +322,8 @@ def test_one_epoch_takes_the_labels_out(student: Any, device: str) -> None:
 @check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     """train_one_epoch puts the model in training mode"""
-    # Rests on: the modes the reference model recorded at each forward.
+    # Verdict: the training flags in model.calls, a list the worker's reference model keeps and
+    # student code can rewrite: a worker-side record, not a value computed here (issue 14).
     _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
     calls = model.calls
     in_eval = [batch for training, _, batch in calls if not training]
@@ -334,7 +337,8 @@ def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
 @check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
     """train_one_epoch moves every tensor of the batch to `device` before the model and the loss see it"""
-    # Rests on: the reference model and loss refusing unmoved batches (grader.probes.device).
+    # Verdict: only that no error came back with the worker-side device guard on
+    # (grader.probes.device); no returned value is compared (issue 14).
     model, loader, loss_fn, optimizer = FIXED.setup(student, device, True)
     try:
         student.module("train").train_one_epoch(model, loader, loss_fn, optimizer, device=device)
@@ -355,7 +359,8 @@ def _clipped(student: Any, device: str, call: Callable[..., Any], case: Case, ep
 @check(points=3, step="train", slide=slides.TRAINING)
 def test_one_epoch_clips_gradients(student: Any, device: str) -> None:
     """train_one_epoch(..., max_grad_norm=m) clips the gradients' norm to m between backward and step"""
-    # Rests on: a clipped epoch replayed here vs the weights read back.
+    # Verdict: the weights pulled across against a clipped epoch replayed here, with the mistake (if
+    # any) that the weights of an unclipped run, also pulled across, show.
     train_one_epoch = student.module("train").train_one_epoch
     _, unclipped, _ = run_student(student, device, FIXED, train_one_epoch)
     # The student's own update (right or wrong: that is the other check's), with clipping added.
@@ -375,7 +380,8 @@ def test_one_epoch_clips_gradients(student: Any, device: str) -> None:
 @check(points=2, step="train", slide=slides.TRAINING)
 def test_train_runs_epochs_with_clipping(student: Any, device: str) -> None:
     """train runs `epochs` epochs, passes max_grad_norm on and returns each epoch's loss in order"""
-    # Rests on: clipped epochs replayed here vs the weights read back and the returned losses.
+    # Verdict: the weights and losses pulled across against 2 clipped epochs replayed here, or against the
+    # student's own train_one_epoch called twice from here (its returned losses, its weights pulled across).
     epochs = 2
     module = student.module("train")
     what = f"train(model, loader, loss_fn, optimizer, epochs={epochs}, max_grad_norm={CLIP})"
