@@ -1,9 +1,12 @@
 """Step 4 (Evaluation): ``predict`` and ``evaluate`` on a model whose logits are known.
 
 The worker's reference model reads each sample's logits from a table chosen here (sample ``k``'s first id is
-``k + 2``), takes exactly ``forward(input_ids, attention_mask)`` and records the mode and the grad mode of every
-forward. It starts in training mode, as it would right after training. Expected predictions, accuracy and
-macro-F1 are computed here, by their definitions.
+``k + 2``) and takes exactly ``forward(input_ids, attention_mask)``. It starts in training mode, as it would
+right after training. Expected predictions, accuracy and macro-F1 are computed here, by their definitions, and
+every verdict rests on what the student's function returns: the mode checks' reference model reorders its
+classes in the wrong mode, so the mode shows in the predictions and the scores that come back. The probe that
+builds the model and the loader runs in the worker and can be replaced; what the verdicts compare is what the
+student's function returns, against values computed here.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from grader.checks import DEVICE_MISMATCH, check, expect, explain_device, fail, 
 from grader.checks.hw2 import slides
 from grader.checks.hw2.support import explain_batch
 from grader.errors import StudentError
+from grader.sandbox.client import RemoteObject
 
 _SETUP = "grader.probes.hw2.train:evaluation_setup"
 _MOVE = "batch = {key: value.to(device) for key, value in batch.items()} before output = model(**batch)"
@@ -90,23 +94,36 @@ def macro_f1(labels: list[int], predictions: list[int]) -> float:
     return sum(f1 for f1, _ in scores.values()) / len(scores)
 
 
-def run_student(student: Any, device: str, case: Case, function: str) -> tuple[Any, Any]:
+def run_student(student: Any, device: str, case: Case, function: str, **model: Any) -> tuple[Any, Any]:
     """Call the student's ``evaluate.<function>(model, loader, device=device)``; its value and the model handle.
 
-    When the call used a batch it had not moved to the device, it runs again on the CPU without the device
-    guard, so that this check still grades its own clause: moving batches is another check's.
+    ``model``: how the reference model differs from the plain lookup (``weight``, ``train_order``,
+    ``grad_order``, see grader.probes.hw2.train.LookupModel). When the call used a batch it had not moved to
+    the device, it runs again on the CPU without the device guard, so that this check still grades its own
+    clause: moving batches is another check's.
+    """
+    try:
+        return run_guarded(student, device, True, case, function, **model)
+    except StudentError as exc:
+        if DEVICE_MISMATCH not in exc.message:
+            raise
+    return run_guarded(student, "cpu", False, case, function, **model)
+
+
+def run_guarded(student: Any, device: str, guard: bool, case: Case, function: str, **model: Any) -> tuple[Any, Any]:
+    """:func:`run_student` with the device guard as ``guard`` says, and no second run.
+
+    A device mismatch is raised as it came (the caller words it); any other error is explained first.
     """
     call = getattr(student.module("evaluate"), function)
-    for where, guard in ((device, True), ("cpu", False)):
-        model, loader = student.probe(_SETUP, case.logits, case.rows, case.labels, case.batch_size, where, guard)
-        try:
-            return call(model, loader, device=where), model
-        except StudentError as exc:
-            if DEVICE_MISMATCH in exc.message and guard:
-                continue
-            explain_batch(exc, function)
+    handle, loader = student.probe(_SETUP, case.logits, case.rows, case.labels, case.batch_size, device, guard, **model)
+    try:
+        return call(handle, loader, device=device), handle
+    except StudentError as exc:
+        if DEVICE_MISMATCH in exc.message and guard:
             raise
-    raise AssertionError("unreachable")  # pragma: no cover
+        explain_batch(exc, function)
+        raise
 
 
 def as_indices(value: Any) -> list[int]:
@@ -153,55 +170,107 @@ FIXED = Case.generate(seed=3, samples=11, batch_size=4, classes=3)
 FUNCTIONS = ("predict", "evaluate")
 
 
-def _forward_calls(student: Any, device: str, function: str) -> list[tuple[bool, bool, int]]:
-    _, model = run_student(student, device, FIXED, function)
-    calls = model.calls
-    expect(len(calls) > 0, f"{function}(model, loader, device={device!r}) never called the model")
-    return calls
+def _modes_case() -> Case:
+    """12 samples of 4 classes whose labels make each class order of the model give its own accuracy.
+
+    A model that rolls the classes by k (``output[:, (j + k) % 4]``) predicts ``(argmax - k) % 4``; the
+    labels are that for k = 0 at 6 samples, k = 1 at 3, k = 2 at 2 and k = 3 at 1, so the accuracy is 6, 3,
+    2 or 1 in 12 and the predictions differ at every sample: what a wrong mode (k = 2 or 3) does shows in
+    both.
+    """
+    logits = torch.randn(12, 4, generator=torch.Generator().manual_seed(11)) * 3
+    shifts = torch.tensor([0, 1, 0, 2, 0, 1, 3, 0, 2, 0, 1, 0])
+    labels = ((logits.argmax(dim=1) - shifts) % 4).tolist()
+    return Case(logits, labels, batch_size=5, rows=[[k + 2] + [1] * (k % 3) for k in range(12)])
+
+
+MODES = _modes_case()
+#: Another model's weight (a mix of the classes: whatever a function makes of the model's output changes).
+OTHER = torch.randn(4, 4, generator=torch.Generator().manual_seed(12))
+#: The class orders of the reference models in the wrong mode.
+IN_TRAIN_MODE, WITH_GRADIENTS = [2, 3, 0, 1], [3, 0, 1, 2]
+
+
+def _result(value: Any, function: str) -> Any:
+    """What ``function`` returned as plain, comparable data (a tensor as a list, floats to 9 decimals)."""
+    if isinstance(value, RemoteObject):
+        fail(f"{function} returned {value.type_name}, which stays in the worker: return plain values")
+    if isinstance(value, torch.Tensor):
+        return _result(value.tolist(), function)
+    if isinstance(value, dict):
+        return {key: _result(item, function) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_result(item, function) for item in value]
+    if isinstance(value, float):
+        return round(value, 9)
+    return value
+
+
+def _uses_model(student: Any, device: str, function: str, guard: bool | None = None) -> Any:
+    """``function``'s result on MODES; a failure unless another model gives another result (it uses the model).
+
+    ``guard``: None runs as :func:`run_student` does; True keeps the device guard without a second run.
+    """
+
+    def run(**model: Any) -> Any:
+        if guard is None:
+            return _result(run_student(student, device, MODES, function, **model)[0], function)
+        return _result(run_guarded(student, device, guard, MODES, function, **model)[0], function)
+
+    plain, other = run(), run(weight=OTHER)
+    expect(
+        plain != other,
+        f"{function}(model, loader) returned {show(plain)} for two models whose outputs differ ({MODES.describe()}, "
+        f"labels {MODES.labels}, then the same through another Linear layer): it does not use the model's output, "
+        "output = model(**batch), so how it runs the model cannot be seen",
+    )
+    return plain
 
 
 @check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_use_eval_mode(student: Any, device: str) -> None:
     """predict and evaluate put the model in evaluation mode"""
-    # Verdict: the training flags in model.calls, a list the worker's reference model keeps and
-    # student code can rewrite: a worker-side record, not a value computed here (issue 14).
+    # Verdict: what predict and evaluate return (pulled across) for a reference model that reorders its
+    # classes while in training mode, compared with what they return for the same model without that: equal
+    # only when the model ran in eval mode. The result must depend on the model's output (another model,
+    # another result), or nothing was seen.
     for function in FUNCTIONS:
-        calls = _forward_calls(student, device, function)
-        in_train = sum(1 for training, _, _ in calls if training)
+        plain = _uses_model(student, device, function)
+        modal = _result(run_student(student, device, MODES, function, train_order=IN_TRAIN_MODE)[0], function)
         expect(
-            in_train == 0,
-            f"in {function}(model, loader), the model was in training mode during {in_train} of its {len(calls)} "
-            "forward passes: call model.eval() before the loop",
+            modal == plain,
+            f"in {function}(model, loader), the model was in training mode: a model that behaves differently in "
+            f"training mode gave {show(modal)} instead of {show(plain)}. Call model.eval() before the loop "
+            "(dropout behaves differently in training mode)",
         )
 
 
 @check(points=2, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_without_gradients(student: Any, device: str) -> None:
     """predict and evaluate run the model under torch.no_grad()"""
-    # Verdict: the grad-mode flags in model.calls, a list the worker's reference model keeps
-    # and student code can rewrite: a worker-side record, not a value computed here (issue 14).
+    # Verdict: as for the eval mode, with a reference model that reorders its classes while gradients are
+    # tracked: the results pulled across must equal those of the model without that.
     for function in FUNCTIONS:
-        calls = _forward_calls(student, device, function)
-        tracked = sum(1 for _, grad_enabled, _ in calls if grad_enabled)
+        plain = _uses_model(student, device, function)
+        modal = _result(run_student(student, device, MODES, function, grad_order=WITH_GRADIENTS)[0], function)
         expect(
-            tracked == 0,
-            f"in {function}(model, loader), gradients were tracked during {tracked} of the model's {len(calls)} "
-            "forward passes: run the loop inside `with torch.no_grad():`",
+            modal == plain,
+            f"in {function}(model, loader), gradients were being tracked: a model that behaves differently then "
+            f"gave {show(modal)} instead of {show(plain)}. Run the loop inside `with torch.no_grad():`",
         )
 
 
 @check(points=1, step="evaluate", slide=slides.EVALUATION)
 def test_predict_and_evaluate_move_batches_to_device(student: Any, device: str) -> None:
     """predict and evaluate move each batch to `device` before the model sees it"""
-    # Verdict: only that no error came back with the worker-side device guard on
-    # (grader.probes.device); no returned value is compared (issue 14).
+    # Verdict: with the model refusing batches that are not on `device` (a real GPU, or the CPU runner's
+    # guard), predict and evaluate return results that depend on the model's output (pulled across for two
+    # models): the batches reached it. Nothing raising is not enough.
     for function in FUNCTIONS:
-        model, loader = student.probe(_SETUP, FIXED.logits, FIXED.rows, FIXED.labels, FIXED.batch_size, device, True)
         try:
-            getattr(student.module("evaluate"), function)(model, loader, device=device)
+            _uses_model(student, device, function, guard=True)
         except StudentError as exc:
             explain_device(exc, function, _MOVE)
-            explain_batch(exc, function)
             raise
 
 

@@ -5,7 +5,11 @@ The student's ``train_one_epoch`` and ``train`` train a reference bag-of-embeddi
 with ``nn.CrossEntropyLoss`` and ``SGD``. The model's ``forward(input_ids, attention_mask)`` takes exactly the
 batch's inputs, as the contract's does. This process replays the epochs with its own copy of the model
 (gradient clipping included) and compares the weights and the reported losses; when they differ, it replays
-the usual mistakes too and names the one that matches.
+the usual mistakes too and names the one that matches. Every verdict rests on those two values, pulled across
+after the call: the mode check's reference model halves its output in eval mode, so the mode shows in them;
+the device checks' model refuses batches until they reach the device, so a right result shows they did. The
+probes that build the setup and read the weights run in the worker and can be replaced; a replaced one would
+have to hand back the weights of the replayed epochs, which only training on the batches gives.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ _SETUP = "grader.probes.hw2.train:training_setup"
 _STATE = "grader.probes.hw2.train:state"
 _TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}
 _MOVE = "batch = {key: value.to(device) for key, value in batch.items()}"
+#: What the mode check's reference model multiplies its output by in eval mode.
+_EVAL_SCALE = 0.5
 
 _WEIGHT_MISTAKES = {
     "frozen": "the weights did not change during the epoch: optimizer.step() or loss.backward() is missing",
@@ -90,8 +96,8 @@ class Case:
             f"CrossEntropyLoss and SGD(lr={self.lr}), {len(self.rows)} texts in unshuffled dict batches of {sizes}"
         )
 
-    def setup(self, student: Any, device: str, guard: bool) -> Any:
-        """The worker's ``(model, loader, loss_fn, optimizer)`` for this case."""
+    def setup(self, student: Any, device: str, guard: bool, eval_scale: float = 1.0) -> Any:
+        """The worker's ``(model, loader, loss_fn, optimizer)`` for this case (``eval_scale``: see BagModel)."""
         return student.probe(
             _SETUP,
             self.embedding,
@@ -103,6 +109,7 @@ class Case:
             self.lr,
             device,
             guard,
+            eval_scale,
         )
 
 
@@ -137,9 +144,17 @@ class _Bag(nn.Module):
 
 
 def replay(
-    case: Case, epochs: int = 1, mistake: str | None = None, clip: float | None = None, how: str = "norm"
+    case: Case,
+    epochs: int = 1,
+    mistake: str | None = None,
+    clip: float | None = None,
+    how: str = "norm",
+    scale: float = 1.0,
 ) -> Run:
-    """Train a trusted copy of the reference model: correctly, with one of ``_WEIGHT_MISTAKES``, clipped ``how``."""
+    """Train a trusted copy of the reference model: correctly, with one of ``_WEIGHT_MISTAKES``, clipped ``how``.
+
+    ``scale`` multiplies the model's output, as the mode check's reference model does in eval mode.
+    """
     model = _Bag(case)
     optimizer = optimizers.SGD(model.parameters(), lr=case.lr)
     loss_fn = nn.CrossEntropyLoss()
@@ -152,7 +167,7 @@ def replay(
                 optimizer.step()
             if mistake not in ("accumulate", "step_once"):
                 optimizer.zero_grad()
-            loss = loss_fn(model(**batch), labels)
+            loss = loss_fn(model(**batch) * scale, labels)
             if mistake != "frozen":
                 loss.backward()
             if clip is not None and how == "norm":
@@ -199,25 +214,46 @@ def _rounded(value: Any) -> str:
     return show(value)
 
 
-def run_student(student: Any, device: str, case: Case, call: Callable[..., Any], **kwargs: Any) -> tuple[Any, Any, Any]:
+def run_student(
+    student: Any, device: str, case: Case, call: Callable[..., Any], eval_scale: float = 1.0, **kwargs: Any
+) -> tuple[Any, Any, Any]:
     """Call ``call(model, loader, loss_fn, optimizer, ..., device=device)`` on a fresh reference setup.
 
     Returns what it returned, the model's weights afterwards and the model handle. When the call used a
     batch it had not moved to the device, it runs again on the CPU without the device guard, so that this
     check still grades its own clause: moving batches is test_one_epoch_moves_batches_to_device's.
     """
-    for where, guard in ((device, True), ("cpu", False)):
-        model, loader, loss_fn, optimizer = case.setup(student, where, guard)
-        try:
-            value = call(model, loader, loss_fn, optimizer, **kwargs, device=where)
-        except StudentError as exc:
-            if DEVICE_MISMATCH in exc.message and guard:
-                continue
-            explain_batch(exc, call_name(call))
-            explain_loss_order(loss_fn)
+    try:
+        return run_guarded(student, device, True, case, call, eval_scale, **kwargs)
+    except StudentError as exc:
+        if DEVICE_MISMATCH not in exc.message:
             raise
-        return value, student.probe(_STATE, model), model
-    raise AssertionError("unreachable")  # pragma: no cover
+    return run_guarded(student, "cpu", False, case, call, eval_scale, **kwargs)
+
+
+def run_guarded(
+    student: Any,
+    device: str,
+    guard: bool,
+    case: Case,
+    call: Callable[..., Any],
+    eval_scale: float = 1.0,
+    **kwargs: Any,
+) -> tuple[Any, Any, Any]:
+    """:func:`run_student` with the device guard as ``guard`` says, and no second run.
+
+    A device mismatch is raised as it came (the caller words it); any other error is explained first.
+    """
+    model, loader, loss_fn, optimizer = case.setup(student, device, guard, eval_scale)
+    try:
+        value = call(model, loader, loss_fn, optimizer, **kwargs, device=device)
+    except StudentError as exc:
+        if DEVICE_MISMATCH in exc.message and guard:
+            raise
+        explain_batch(exc, call_name(call))
+        explain_loss_order(loss_fn)
+        raise
+    return value, student.probe(_STATE, model), model
 
 
 def call_name(call: Any) -> str:
@@ -226,8 +262,18 @@ def call_name(call: Any) -> str:
 
 
 def explain_loss_order(loss_fn: Any) -> None:
-    """Fail with the slide's slip named if ``loss_fn`` received the labels first."""
-    for is_float, shape in loss_fn.calls:
+    """Fail with the slide's slip named if ``loss_fn`` received the labels first.
+
+    Only after the student's call raised: the record lives in the worker, so it words the failure, it
+    never makes a check pass.
+    """
+    calls = loss_fn.calls
+    if not isinstance(calls, list):
+        return
+    for call in calls:
+        if not (isinstance(call, tuple) and len(call) == 2 and isinstance(call[1], tuple)):
+            return
+        is_float, shape = call
         if not is_float or len(shape) != 2:
             fail(
                 f"loss_fn was called with the labels first (its first argument had shape {tuple(shape)}); write "
@@ -257,8 +303,60 @@ def matching_mistake(observed: dict[str, Any], case: Case, clip: float | None = 
     return ""
 
 
+def loss_slips(run: Run) -> list[float]:
+    """The value an epoch's loss takes with each usual slip in adding it up (see the loss check)."""
+    batches = run.epochs[0]
+    return [
+        sum(b for b, _ in batches) / len(batches),
+        sum(b * n for b, n in batches),
+        batches[-1][0],
+    ]
+
+
+def trained(
+    value: Any,
+    observed: Any,
+    case: Case,
+    scales: tuple[float, ...] = (1.0,),
+    epochs: range = range(1, 2),
+    clips: tuple[float | None, ...] = (None,),
+) -> tuple[int, str | None, float] | None:
+    """``(epochs, mistake, scale)`` of a replayed run that ends with the weights ``observed`` and returns ``value``.
+
+    The usual mistakes count (they are other checks' business), and so do the clips in ``clips``; where the
+    weights never move (``frozen``), the returned losses must be that run's, as only passing the batches
+    through the model gives them. None when no replay fits: the call did not train on the batches.
+    """
+    values = list(value) if isinstance(value, list | tuple) else [value]
+    losses = [loss_number(item) for item in values]
+    for scale in scales:
+        for mistake in (None, *_WEIGHT_MISTAKES):
+            for count in epochs:
+                for clip in clips:
+                    run = replay(case, count, mistake, clip=clip, scale=scale)
+                    if not same_weights(observed, run.state):
+                        continue
+                    if mistake != "frozen":
+                        return count, mistake, scale
+                    candidates = [run.epoch_loss(0), *loss_slips(run)]
+                    if values and all(x is not None and any(close(x, c) for c in candidates) for x in losses):
+                        return count, mistake, scale
+    return None
+
+
+def weights_after(observed: Any, case: Case) -> str:
+    """What a call did to the weights, in words: left them as they were, or changed them to what."""
+    if same_weights(observed, replay(case, epochs=0).state):
+        return "left the weights as they were"
+    if not isinstance(observed, dict):
+        return f"left the weights as {show(observed)}"
+    return "changed the weights to " + "; ".join(f"{name} {_rounded(value)}" for name, value in observed.items())[:400]
+
+
 FIXED = Case.generate(seed=11, samples=10, batch_size=4)
 CLIP = 0.1
+#: The clips a run over the batches may have used: the other checks say whether the right one.
+_ANY_CLIP = (None, CLIP, 1.0)
 
 
 @check(points=5, step="train", slide=slides.TRAINING)
@@ -309,44 +407,58 @@ def test_one_epoch_returns_weighted_mean_loss(student: Any, device: str) -> None
 @check(points=3, step="train", slide=slides.UNPACKING)
 def test_one_epoch_takes_the_labels_out(student: Any, device: str) -> None:
     """train_one_epoch iterates over dict batches, takes the labels out and calls model(**batch)"""
-    # Verdict: the number of forwards in model.calls, a list the worker's reference model keeps and
-    # student code can rewrite (issue 14); a forward given labels= raises in the worker.
-    _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
-    calls = model.calls
+    # Verdict: the weights and the loss pulled across are those of an epoch over the batches, replayed here
+    # (the usual mistakes and clips count: they are other checks'); a forward given labels= raises in the worker.
+    value, observed, _ = run_student(student, device, FIXED, student.module("train").train_one_epoch)
     expect(
-        len(calls) == len(FIXED.batches()),
-        f"train_one_epoch called the model {len(calls)} times for {len(FIXED.batches())} batches ({FIXED.describe()})",
+        trained(value, observed, FIXED, clips=_ANY_CLIP) is not None,
+        f"train_one_epoch returned {_rounded(value)} and {weights_after(observed, FIXED)} for {FIXED.describe()}: "
+        "no epoch of output = model(**batch) over those batches gives these, so whether it takes the labels out "
+        "of each batch cannot be seen",
     )
 
 
 @check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_uses_train_mode(student: Any, device: str) -> None:
     """train_one_epoch puts the model in training mode"""
-    # Verdict: the training flags in model.calls, a list the worker's reference model keeps and
-    # student code can rewrite: a worker-side record, not a value computed here (issue 14).
-    _, _, model = run_student(student, device, FIXED, student.module("train").train_one_epoch)
-    calls = model.calls
-    in_eval = [batch for training, _, batch in calls if not training]
+    # Verdict: the weights and the loss, pulled across, against the epoch replayed here in train mode and in
+    # eval mode, where this check's reference model halves its output (it starts in eval mode). Passes only
+    # when they are those of a train-mode epoch (with any of the usual mistakes: those are other checks').
+    train_one_epoch = student.module("train").train_one_epoch
+    value, observed, _ = run_student(student, device, FIXED, train_one_epoch, eval_scale=_EVAL_SCALE)
+    found = trained(value, observed, FIXED, scales=(1.0, _EVAL_SCALE), clips=_ANY_CLIP)
+    if found is None:
+        fail(
+            f"train_one_epoch returned {_rounded(value)} and {weights_after(observed, FIXED)} for "
+            f"{FIXED.describe()}: no epoch over those batches gives these, so the mode the model ran in cannot "
+            "be seen (the other checks of train_one_epoch say what is wrong)"
+        )
     expect(
-        calls and not in_eval,
-        f"the model was in evaluation mode during {len(in_eval)} of its {len(calls)} forward passes: call "
-        "model.train() at the start of train_one_epoch (the model may arrive in eval mode)",
+        found[2] == 1.0,
+        "the model was in evaluation mode during the epoch (its weights and loss are those of a model that "
+        "scales its output as it does in eval mode): call model.train() at the start of train_one_epoch (the "
+        "model may arrive in eval mode, e.g. after evaluation)",
     )
 
 
 @check(points=2, step="train", slide=slides.TRAINING)
 def test_one_epoch_moves_batches_to_device(student: Any, device: str) -> None:
     """train_one_epoch moves every tensor of the batch to `device` before the model and the loss see it"""
-    # Verdict: only that no error came back with the worker-side device guard on
-    # (grader.probes.device); no returned value is compared (issue 14).
-    model, loader, loss_fn, optimizer = FIXED.setup(student, device, True)
+    # Verdict: with the model and loss refusing batches that are not on `device` (a real GPU, or the CPU
+    # runner's guard), the weights and loss pulled across are those of an epoch over the batches, replayed
+    # here: the batches reached the model. Nothing raising is not enough.
+    train_one_epoch = student.module("train").train_one_epoch
     try:
-        student.module("train").train_one_epoch(model, loader, loss_fn, optimizer, device=device)
+        value, observed, _ = run_guarded(student, device, True, FIXED, train_one_epoch)
     except StudentError as exc:
         explain_device(exc, "train_one_epoch", _MOVE)
-        explain_batch(exc, "train_one_epoch")
-        explain_loss_order(loss_fn)
         raise
+    expect(
+        trained(value, observed, FIXED, clips=_ANY_CLIP) is not None,
+        f"train_one_epoch(model, loader, loss_fn, optimizer, device={device!r}) returned {_rounded(value)} and "
+        f"{weights_after(observed, FIXED)} for {FIXED.describe()}: no epoch over those batches gives these, so "
+        "whether the batches reached the model on `device` cannot be seen",
+    )
 
 
 def _clipped(student: Any, device: str, call: Callable[..., Any], case: Case, epochs: int | None = None) -> Any:
@@ -365,6 +477,12 @@ def test_one_epoch_clips_gradients(student: Any, device: str) -> None:
     _, unclipped, _ = run_student(student, device, FIXED, train_one_epoch)
     # The student's own update (right or wrong: that is the other check's), with clipping added.
     mistake = matching_mistake(unclipped, FIXED) or None
+    if mistake == "frozen":
+        # Weights that never move look the same clipped or not: clipping cannot be seen.
+        fail(
+            f"train_one_epoch left the weights as they were ({FIXED.describe()}), so whether it clips the "
+            "gradients cannot be seen: the weights must change (test_one_epoch_updates_weights says why not)"
+        )
     _, observed, _ = _clipped(student, device, train_one_epoch, FIXED)
     expected = replay(FIXED, mistake=mistake, clip=CLIP).state
     if same_weights(observed, expected):
@@ -381,7 +499,8 @@ def test_one_epoch_clips_gradients(student: Any, device: str) -> None:
 def test_train_runs_epochs_with_clipping(student: Any, device: str) -> None:
     """train runs `epochs` epochs, passes max_grad_norm on and returns each epoch's loss in order"""
     # Verdict: the weights and losses pulled across against 2 clipped epochs replayed here, or against the
-    # student's own train_one_epoch called twice from here (its returned losses, its weights pulled across).
+    # student's own train_one_epoch called twice from here (its returned losses, its weights pulled across),
+    # once that one is seen to change the weights.
     epochs = 2
     module = student.module("train")
     what = f"train(model, loader, loss_fn, optimizer, epochs={epochs}, max_grad_norm={CLIP})"
@@ -400,8 +519,13 @@ def test_train_runs_epochs_with_clipping(student: Any, device: str) -> None:
     if not same_weights(observed, expected_state):
         # A train right on top of a wrong train_one_epoch loses no points here: the student's own
         # train_one_epoch, called `epochs` times with max_grad_norm, is the other accepted answer.
+        # Only once the student's train_one_epoch is seen to do something to the model: one that does nothing
+        # would make a do-nothing train right.
         own = _own_epochs(student, device, module.train_one_epoch, epochs)
-        if own is not None:
+        if own is not None and (
+            not same_weights(own[1], replay(FIXED, epochs=0).state)
+            or trained(own[0], own[1], FIXED, epochs=range(epochs, epochs + 1), clips=(CLIP,)) is not None
+        ):
             expected_losses, expected_state = own
     if not same_weights(observed, expected_state):
         if same_weights(observed, replay(FIXED, epochs=epochs).state):

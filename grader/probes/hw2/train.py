@@ -4,9 +4,11 @@ They build the reference objects those checks hand to the student's ``train_one_
 ``predict`` and ``evaluate`` (so that a bug in the student's data.py or model.py cannot leak into Steps 3
 and 4): a bag-of-embeddings model and a lookup model whose ``forward(input_ids, attention_mask)`` takes
 exactly the batch's inputs (so ``model(**batch)`` with the labels still in the batch fails as it would with
-the student's model), loaders of dict batches padded by the grader's own collate, and a loss that records
-its calls. They record what the student's code did and read weights back as plain data; the trusted process
-recomputes every number they lead to.
+the student's model), loaders of dict batches padded by the grader's own collate, and a loss. They read
+weights back as plain data. Nothing is recorded here for a verdict: student code shares this process and
+could rewrite any record (issue 14). What the mode and device checks need to see, the reference models turn
+into values that come back (the weights after an epoch, predictions), and the trusted process recomputes
+every number they lead to.
 """
 
 from __future__ import annotations
@@ -32,21 +34,16 @@ def collate(items: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.T
     return {"input_ids": input_ids, "attention_mask": mask, "labels": torch.stack([label for _, label in items])}
 
 
-class _Recording(nn.Module):
-    """Notes, at each forward, ``(self.training, torch.is_grad_enabled(), batch size)`` in ``calls``."""
+class BagModel(nn.Module):
+    """Embedding (padding_idx 0) -> mean over the real tokens -> Linear, with given weights.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls: list[tuple[bool, bool, int]] = []
+    In eval mode its logits are multiplied by ``eval_scale`` (1: a plain model): the mode check sets it and
+    reads the mode off the weights and the loss after an epoch.
+    """
 
-    def _record(self, input_ids: torch.Tensor) -> None:
-        self.calls.append((self.training, torch.is_grad_enabled(), int(input_ids.shape[0])))
-
-
-class BagModel(_Recording):
-    """Embedding (padding_idx 0) -> mean over the real tokens -> Linear, with given weights."""
-
-    def __init__(self, embedding: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> None:
+    def __init__(
+        self, embedding: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eval_scale: float = 1.0
+    ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(embedding.shape[0], embedding.shape[1], padding_idx=0)
         self.classifier = nn.Linear(weight.shape[1], weight.shape[0])
@@ -54,34 +51,58 @@ class BagModel(_Recording):
             self.embedding.weight.copy_(embedding)
             self.classifier.weight.copy_(weight)
             self.classifier.bias.copy_(bias)
+        self.eval_scale = eval_scale
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Record the mode, then the logits."""
-        self._record(input_ids)
+        """The logits, scaled in eval mode as ``eval_scale`` says."""
         mask = attention_mask.unsqueeze(-1).to(torch.float32)
         pooled = (self.embedding(input_ids) * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1)
-        return self.classifier(pooled)
+        output = self.classifier(pooled)
+        if not self.training and self.eval_scale != 1.0:
+            output = output * self.eval_scale
+        return output
 
 
-class LookupModel(_Recording):
+class LookupModel(nn.Module):
     """Logits read from a table: sample ``k`` (first id ``k + 2``) gets row ``k``; ``scale`` is its one weight.
 
-    ``scale`` is 1, so the logits are exactly the table's rows; it is a parameter so that the model has one.
+    ``scale`` is 1, so the logits are exactly the table's rows (times ``weight`` transposed, when one is
+    given: another model); it is a parameter so that the model has one. ``train_order`` and ``grad_order``
+    reorder its classes (``output[:, order]``) in train mode and while gradients are tracked: a mode check
+    sets one and reads the mode off the predictions that come back.
     """
 
-    def __init__(self, table: torch.Tensor) -> None:
+    def __init__(
+        self,
+        table: torch.Tensor,
+        weight: torch.Tensor | None = None,
+        train_order: list[int] | None = None,
+        grad_order: list[int] | None = None,
+    ) -> None:
         super().__init__()
         self.table = table
+        self.weight = weight
+        self.train_order = train_order
+        self.grad_order = grad_order
         self.scale = nn.Parameter(torch.ones(()))
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        """Record the mode, then the table's rows for the batch's samples."""
-        self._record(input_ids)
-        return self.table.to(input_ids.device)[input_ids[:, 0] - 2] * self.scale
+        """The table's rows for the batch's samples, changed as the mode says."""
+        output = self.table.to(input_ids.device)[input_ids[:, 0] - 2] * self.scale
+        if self.weight is not None:
+            output = output @ self.weight.to(input_ids.device).T
+        if self.training and self.train_order is not None:
+            output = output[:, self.train_order]
+        if torch.is_grad_enabled() and self.grad_order is not None:
+            output = output[:, self.grad_order]
+        return output
 
 
 class RecordingCrossEntropy(nn.CrossEntropyLoss):
-    """``nn.CrossEntropyLoss`` that notes ``(first argument is floating point, its shape)`` at each call."""
+    """``nn.CrossEntropyLoss`` that notes ``(first argument is floating point, its shape)`` at each call.
+
+    The record only words the message of a check that already failed (student code could rewrite it).
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,19 +131,34 @@ def training_setup(
     lr: float,
     device: str = "cpu",
     guard: bool = True,
+    eval_scale: float = 1.0,
 ) -> tuple[BagModel, DataLoader, RecordingCrossEntropy, torch.optim.SGD]:
-    """``(model, loader, loss_fn, optimizer)`` for a training check; the model starts in eval mode."""
-    model, loss_fn = BagModel(embedding, weight, bias), RecordingCrossEntropy()
+    """``(model, loader, loss_fn, optimizer)`` for a training check; the model starts in eval mode.
+
+    ``eval_scale``: see :class:`BagModel`.
+    """
+    model, loss_fn = BagModel(embedding, weight, bias, eval_scale), RecordingCrossEntropy()
     place(device, model, loss_fn, guard=guard)
     model.eval()
     return model, loader(rows, labels, batch_size, device, guard), loss_fn, torch.optim.SGD(model.parameters(), lr=lr)
 
 
 def evaluation_setup(
-    table: torch.Tensor, rows: list[list[int]], labels: list[int], batch_size: int, device: str, guard: bool
+    table: torch.Tensor,
+    rows: list[list[int]],
+    labels: list[int],
+    batch_size: int,
+    device: str,
+    guard: bool,
+    weight: torch.Tensor | None = None,
+    train_order: list[int] | None = None,
+    grad_order: list[int] | None = None,
 ) -> tuple[LookupModel, DataLoader]:
-    """``(model, loader)`` whose model gives sample ``k`` the logits ``table[k]``; it starts in train mode."""
-    model = LookupModel(table)
+    """``(model, loader)`` whose model gives sample ``k`` the logits ``table[k]``; it starts in train mode.
+
+    ``weight``, ``train_order``, ``grad_order``: see :class:`LookupModel`.
+    """
+    model = LookupModel(table, weight, train_order, grad_order)
     place(device, model, guard=guard)
     model.train()
     return model, loader(rows, labels, batch_size, device, guard)

@@ -6,7 +6,10 @@ correct rewrite is another way of writing the contract that must get full marks.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from grader.audit import Edit, Variant
+from grader.checks.hw2.audit import forgeries
 
 _TOKENIZE = "    return _TOKEN.findall(text.lower())\n"
 _READ = '        return [(row["text"], int(row["label"])) for row in csv.DictReader(f)]\n'
@@ -891,4 +894,16 @@ CORRECT: tuple[Variant, ...] = (
         ),
         "returns an OrderedDict",
     ),
+)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Work not done, or a bug dressed up (grader.checks.hw2.audit.forgeries): a step that computes nothing, with or
+# without records written onto the grader's models, must get no points in that step; a mode left out with the
+# records forged must lose its points as the bare bug does.
+# ---------------------------------------------------------------------------------------------------------------------
+
+BUGGY += (
+    *(replace(variant, no_points_in=(variant.step,)) for variant in forgeries.FORGED_STEPS),
+    forgeries.TRAIN_MODE_FORGED,
+    forgeries.EVAL_MODE_FORGED,
 )
