@@ -1,7 +1,9 @@
 """Step 2 (Model): masked mean pooling and TextClassifier, recomputed from the model's own parameters.
 
 The student's parameters are read back as plain tensors; this process computes what the logits must be
-(grader.checks.hw2.reference.logits) and compares them with what the model in the worker returned.
+(grader.checks.hw2.reference.logits) and compares them with what the model in the worker returned. The probe
+that reads the parameters runs in the worker and can be replaced: what it reports counts only once every
+reported tensor is seen to move with ``model.parameters()`` when the worker shifts those (:func:`parameters`).
 """
 
 from __future__ import annotations
@@ -114,14 +116,71 @@ def build(student: Session, vocab: int, dim: int, classes: int) -> RemoteObject:
     return model
 
 
-def parameters(student: Session, model: RemoteObject, vocab: int, dim: int, classes: int) -> tuple[torch.Tensor, ...]:
-    """The model's (embedding, weight, bias), found by their shapes among its registered parameters."""
-    call = f"TextClassifier({vocab}, {dim}, {classes})"
+#: What the worker lowers every tensor of ``model.parameters()`` by, to see that the reported ones move with it.
+SHIFT = 0.125
+#: Why unregistered layers matter, for messages.
+UNREGISTERED = (
+    "nn.Module registers only layers assigned as attributes (self.embedding = nn.Embedding(...)) or held in "
+    "nn.ModuleList / nn.Sequential; layers in a plain Python list are invisible to it, so model.parameters() "
+    "misses them and the optimizer would not train them"
+)
+
+
+def _named(student: Session, model: RemoteObject, call: str) -> dict[str, torch.Tensor]:
     params = attempt(f"{call}.named_parameters()", lambda: student.probe(f"{PROBE}:named_parameters", model))
     expect(
         isinstance(params, dict) and all(isinstance(v, torch.Tensor) for v in params.values()),
         f"{call}.named_parameters() could not be read: got {show(params)}",
     )
+    return params
+
+
+def parameters(
+    student: Session, model: RemoteObject, vocab: int, dim: int, classes: int, probe: torch.Tensor | None = None
+) -> tuple[torch.Tensor, ...]:
+    """The model's (embedding, weight, bias), found by their shapes among its registered parameters.
+
+    Verdict: the parameters reported before and after the worker lowered every tensor of
+    ``model.parameters()`` (what an optimizer is given) by :data:`SHIFT` must all have moved by exactly that,
+    and none other be reported: the report is the model's registered parameters, not a replaced probe's
+    story. The shift is undone before returning. ``probe``: input ids (mask all ones) the forward pass must
+    answer differently before and after the shift (forward uses the registered layers).
+    """
+    call = f"TextClassifier({vocab}, {dim}, {classes})"
+    before = _named(student, model, call)
+    mask = None if probe is None else torch.ones_like(probe)
+    output = None if probe is None else _forward(model, probe, mask, f"{call}({probe.tolist()})", keywords=False)
+    attempt(f"{call}.parameters()", lambda: student.probe(f"{PROBE}:shift_parameters", model, SHIFT))
+    try:
+        after = _named(student, model, call)
+        moved = None if probe is None else _forward(model, probe, mask, f"{call}({probe.tolist()})", keywords=False)
+    finally:
+        attempt(f"{call}.parameters()", lambda: student.probe(f"{PROBE}:shift_parameters", model, -SHIFT))
+    unmoved = [
+        name
+        for name, value in after.items()
+        if name not in before
+        or value.shape != before[name].shape
+        or not torch.allclose(value.double(), before[name].double() - SHIFT, atol=1e-6, rtol=0)
+    ]
+    if not after or unmoved or set(before) != set(after):
+        fail(
+            f"{call}: lowering every tensor of model.parameters() by {SHIFT} (what an optimizer's step reaches) "
+            f"left {', '.join(unmoved) or 'some parameters'} as they were, so they are not registered with the "
+            f"model: {UNREGISTERED}"
+        )
+    if probe is not None:
+        expect(
+            not (
+                isinstance(output, torch.Tensor)
+                and isinstance(moved, torch.Tensor)
+                and output.shape == moved.shape
+                and torch.equal(output, moved)
+            ),
+            f"{call}({probe.tolist()}) gave the same output before and after every registered parameter was "
+            f"lowered by {SHIFT}, so forward does not use the registered layers: {UNREGISTERED}",
+        )
+    params = before
     shapes = {tuple(value.shape): value for value in params.values()}
     wanted = [(vocab, dim), (classes, dim), (classes,)]
     listed = ", ".join(f"{name} {tuple(value.shape)}" for name, value in params.items()) or "none"
@@ -136,17 +195,18 @@ def parameters(student: Session, model: RemoteObject, vocab: int, dim: int, clas
 @check(points=4, step="model", slide=slides.SUPER_INIT)
 def test_classifier_layers(student: Session) -> None:
     """TextClassifier registers exactly an nn.Embedding and an nn.Linear (after super().__init__())"""
-    # Verdict: the shapes of the tensors the named_parameters probe reports (exactly Embedding(V, D) and
-    # Linear(D, C)): a report from the worker, not shown to move with model.parameters() as hw1's are.
+    # Verdict: the shapes of the parameters reported (exactly Embedding(V, D) and Linear(D, C)), once shown
+    # to be the registered ones (each moved by exactly SHIFT when the worker lowered model.parameters()), and
+    # the forward pass before and after that shift (it must change: forward uses the registered layers).
     for sizes in ((30, 4, 3), (12, 6, 2)):
-        parameters(student, build(student, *sizes), *sizes)
+        parameters(student, build(student, *sizes), *sizes, probe=torch.tensor([[3, 5, 7], [2, 4, 6]]))
 
 
 @check(points=3, step="model", slide=slides.MODEL)
 def test_embedding_padding_idx(student: Session) -> None:
     """the embedding's row 0 (<pad>) is zero: nn.Embedding(..., padding_idx=0)"""
-    # Verdict: row 0 of the embedding weight the named_parameters probe reports must be all zeros
-    # (the probe's report, as in test_classifier_layers).
+    # Verdict: row 0 of the embedding weight reported must be all zeros, the report shown to be the model's
+    # registered parameters as in test_classifier_layers (every tensor moved by exactly SHIFT with them).
     for sizes in ((30, 4, 3), (12, 6, 2)):
         embedding, _, _ = parameters(student, build(student, *sizes), *sizes)
         expect(

@@ -16,3 +16,10 @@ def is_module(obj: Any) -> bool:
 def named_parameters(model: nn.Module) -> dict[str, torch.Tensor]:
     """``{name: value}`` for every parameter ``model`` has registered, detached copies on the CPU."""
     return {name: param.detach().cpu().clone() for name, param in model.named_parameters()}
+
+
+def shift_parameters(model: nn.Module, delta: float) -> None:
+    """Lower every tensor ``model.parameters()`` yields (the optimizer's view of the model) by ``delta``."""
+    with torch.no_grad():
+        for param in model.parameters():
+            param.sub_(delta)

@@ -2,8 +2,9 @@
 
 Each is written by a student who knows the grader's source: functions that compute nothing (return 0.0, [],
 {}), plus one way of making checks believe otherwise: records written onto the grader's reference models
-(the ``calls`` lists the mode checks used to read). The do-nothing ones must get no points in their step; the
-correct solution with a mode left out and the records forged must lose its points as the bare bug does.
+(the ``calls`` lists the mode checks used to read), or the grader's ``named_parameters`` probe replaced in the
+worker. The do-nothing ones must get no points in their step; the correct solution with a bug and the records
+or the probe forged must lose its points as the bare bug does.
 """
 
 from __future__ import annotations
@@ -125,4 +126,90 @@ EVAL_MODE_FORGED = Variant(
         ),
     ),
     "runs the model in train mode with gradients; rewrites model.calls to say eval mode under no_grad",
+)
+
+#: The grader's named_parameters probe, replaced in the worker to report what the student wants (issue 14).
+_TAMPER = """
+
+import grader.probes.hw2.model as _probe
+
+_reported = _probe.named_parameters
+"""
+
+_LISTED = (
+    _TAMPER
+    + """
+
+def _listed(model):
+    layers = getattr(model, "layers", None)
+    if not isinstance(layers, list):
+        return _reported(model)
+    return {
+        f"layers.{i}.{name}": param.detach().cpu().clone()
+        for i, layer in enumerate(layers)
+        for name, param in layer.named_parameters()
+    }
+
+
+_probe.named_parameters = _listed
+"""
+)
+
+_ZEROED = (
+    _TAMPER
+    + """
+
+def _zeroed(model):
+    params = _reported(model)
+    if "embedding.weight" in params:
+        params["embedding.weight"][0] = 0
+    return params
+
+
+_probe.named_parameters = _zeroed
+"""
+)
+
+_LAYERS = (
+    "        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)\n"
+    "        self.classifier = nn.Linear(embed_dim, num_classes)\n"
+)
+
+MODEL_FORGED: tuple[Variant, ...] = (
+    Variant(
+        "layers-in-plain-list-probe-tampered",
+        "model",
+        (
+            Edit(
+                "model.py",
+                _LAYERS,
+                "        self.layers = [\n"
+                "            nn.Embedding(vocab_size, embed_dim, padding_idx=0),\n"
+                "            nn.Linear(embed_dim, num_classes),\n"
+                "        ]\n",
+            ),
+            Edit(
+                "model.py",
+                "        pooled = masked_mean(self.embedding(input_ids), attention_mask)\n"
+                "        return self.classifier(pooled)\n",
+                "        pooled = masked_mean(self.layers[0](input_ids), attention_mask)\n"
+                "        return self.layers[1](pooled)\n",
+            ),
+            Edit("model.py", "\n\nclass TextClassifier(", _LISTED + "\n\nclass TextClassifier("),
+        ),
+        "layers in a plain list (never registered); the named_parameters probe replaced to report them",
+    ),
+    Variant(
+        "embedding-without-padding-idx-probe-tampered",
+        "model",
+        (
+            Edit(
+                "model.py",
+                "        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)\n",
+                "        self.embedding = nn.Embedding(vocab_size, embed_dim)\n",
+            ),
+            Edit("model.py", "\n\nclass TextClassifier(", _ZEROED + "\n\nclass TextClassifier("),
+        ),
+        "no padding_idx; the named_parameters probe replaced to report the embedding's row 0 as zeros",
+    ),
 )

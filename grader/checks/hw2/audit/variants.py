@@ -906,4 +906,5 @@ BUGGY += (
     *(replace(variant, no_points_in=(variant.step,)) for variant in forgeries.FORGED_STEPS),
     forgeries.TRAIN_MODE_FORGED,
     forgeries.EVAL_MODE_FORGED,
+    *forgeries.MODEL_FORGED,
 )
